@@ -1,0 +1,5 @@
+import sys
+
+from addnn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,115 @@
+"""``adder2d``: the AdderNet layer as an autograd op.
+
+Forward:      out[n,o,i,j] = -sum_{c,u,v} |x_pad[n,c,i*s+u,j*s+v] - w[o,c,u,v]|
+              (zero padding takes part: a padded position adds |w|).
+grad_input:   sum_o clamp(w - x, -1, 1) * g, gathered from every output that reads the input
+              position (HardTanh-clamped full-precision gradient; padding gets none).
+grad_weight:  sum (x_pad - w) * g, rescaled to norm sqrt(numel(w)) * eta (adaptive learning
+              rate of AdderNet; eta=None keeps the raw gradient).
+
+The forward and grad_input run in the C++ kernels on CPU float32/float64 and in a chunked torch
+loop elsewhere (CUDA, other dtypes, no compiler). grad_weight is linear in x and so is a
+convolution-weight gradient: sum x_pad*g - w * sum g.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import torch
+from torch.nn.grad import conv2d_weight
+
+from addnn.ops import sad_cpu, sad_torch
+
+
+def _single(value, name: str) -> int:
+    """Accept an int or a pair of equal ints (the kernels are square and isotropic)."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2 or value[0] != value[1]:
+            raise ValueError(f"adder2d: {name}={tuple(value)} must be the same in both "
+                             "dimensions")
+        value = value[0]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"adder2d: {name} must be an int, got {value!r}")
+    return value
+
+
+def _backend(x: torch.Tensor, weight: torch.Tensor):
+    if sad_cpu.supports(x, weight):
+        if sad_cpu.available():
+            return sad_cpu
+        if not _backend.warned:
+            warnings.warn("addnn: C++ SAD kernels unavailable, using the slower torch path",
+                          RuntimeWarning, stacklevel=3)
+            _backend.warned = True
+    return sad_torch
+
+
+_backend.warned = False
+
+
+def scale_weight_grad(grad_w: torch.Tensor, eta: float | None) -> torch.Tensor:
+    """AdderNet's adaptive learning-rate scaling: norm becomes sqrt(numel) * eta."""
+    if eta is None:
+        return grad_w
+    return grad_w / grad_w.norm(p=2).clamp(min=1e-12) * (math.sqrt(grad_w.numel()) * eta)
+
+
+class Adder2dFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, stride: int, padding: int, eta):
+        ctx.save_for_backward(x, weight)
+        ctx.conf = (stride, padding, eta)
+        return _backend(x, weight).forward(x.contiguous(), weight.contiguous(), stride, padding)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        stride, padding, eta = ctx.conf
+        grad_out = grad_out.contiguous()
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _backend(x, weight).grad_input(x.contiguous(), weight, grad_out, stride,
+                                                    padding)
+        if ctx.needs_input_grad[1]:
+            grad_w = conv2d_weight(x, weight.shape, grad_out, stride=stride, padding=padding)
+            grad_w = grad_w - weight * grad_out.sum((0, 2, 3)).view(-1, 1, 1, 1)
+            grad_w = scale_weight_grad(grad_w, eta)
+        return grad_x, grad_w, None, None, None
+
+
+def adder2d(x: torch.Tensor, weight: torch.Tensor, stride=1, padding=0, eta: float | None = 0.2,
+            dilation=1, groups: int = 1) -> torch.Tensor:
+    """AdderNet 2-D layer: negative sum of absolute differences between windows and filters.
+
+    Args:
+        x: input ``[N, C, H, W]``.
+        weight: filters ``[O, C, k, k]``.
+        stride, padding: as in ``F.conv2d`` (equal in both dimensions).
+        eta: AdderNet's adaptive weight-gradient scale; ``None`` disables it.
+        dilation, groups: only 1 is supported.
+    """
+    stride, padding = _single(stride, "stride"), _single(padding, "padding")
+    if _single(dilation, "dilation") != 1:
+        raise NotImplementedError("adder2d: dilation other than 1 is not supported")
+    if groups != 1:
+        raise NotImplementedError("adder2d: groups other than 1 are not supported")
+    if x.dim() != 4 or weight.dim() != 4:
+        raise ValueError(f"adder2d: expected 4-D input and weight, got {tuple(x.shape)} and "
+                         f"{tuple(weight.shape)}")
+    if weight.shape[2] != weight.shape[3]:
+        raise ValueError(f"adder2d: kernel must be square, got {tuple(weight.shape[2:])}")
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"adder2d: input has {x.shape[1]} channels but weight expects "
+                         f"{weight.shape[1]}")
+    if stride < 1 or padding < 0:
+        raise ValueError(f"adder2d: need stride >= 1 and padding >= 0, got {stride}, {padding}")
+    if x.dtype != weight.dtype or x.device != weight.device:
+        raise ValueError(f"adder2d: input is {x.dtype} on {x.device}, weight is {weight.dtype} "
+                         f"on {weight.device}")
+    k = weight.shape[2]
+    if min(x.shape[2:]) + 2 * padding < k:
+        raise ValueError(f"adder2d: input {tuple(x.shape[2:])} with padding {padding} is smaller "
+                         f"than the kernel {k}")
+    return Adder2dFunction.apply(x, weight, stride, padding, eta)

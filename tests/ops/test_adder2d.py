@@ -1,0 +1,244 @@
+"""adder2d against the slow float64 unfold reference, on both backends.
+
+Tolerances: float64 results agree to 1e-9 relative to the largest reference magnitude (the
+kernels only reorder sums). float32 results are compared with the float64 reference of the
+same float32 inputs, within 2e-6 times the sum of |x| + |w| magnitudes that feed one output
+(about 16 float32 ulps of the partial sums).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from addnn.ops import adder2d, reference, sad_cpu, sad_torch
+import addnn.ops.adder_autograd as adder2d_module
+
+BACKENDS = ["cpp", "torch"]
+
+
+@contextlib.contextmanager
+def forced(backend: str):
+    """Run adder2d on one backend: the C++ kernels or the generic torch path."""
+    module = {"cpp": sad_cpu, "torch": sad_torch}[backend]
+    if module is sad_cpu and not sad_cpu.available():
+        pytest.skip("C++ kernels could not be built here (no g++?)")
+    saved = adder2d_module._backend
+    adder2d_module._backend = lambda x, w: module
+    try:
+        yield
+    finally:
+        adder2d_module._backend = saved
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    with forced(request.param):
+        yield request.param
+
+
+@st.composite
+def layer_cases(draw):
+    k = draw(st.sampled_from([1, 3]))
+    stride = draw(st.sampled_from([1, 2]))
+    padding = draw(st.sampled_from([0, 1]))
+    low = max(1, k - 2 * padding)
+    return dict(n=draw(st.integers(1, 3)), c=draw(st.integers(1, 20)),
+                o=draw(st.integers(1, 35)), h=draw(st.integers(low, 13)),
+                w=draw(st.integers(low, 13)), k=k, stride=stride, padding=padding,
+                seed=draw(st.integers(0, 2**31 - 1)))
+
+
+def _tensors(case, dtype=torch.float64, scale=1.0):
+    gen = torch.Generator().manual_seed(case["seed"])
+    x = torch.randn(case["n"], case["c"], case["h"], case["w"], generator=gen, dtype=dtype)
+    w = torch.randn(case["o"], case["c"], case["k"], case["k"], generator=gen, dtype=dtype)
+    return x * scale, w * scale
+
+
+def _run(x, w, stride, padding, g=None, eta=0.2):
+    x = x.clone().requires_grad_(True)
+    w = w.clone().requires_grad_(True)
+    out = adder2d(x, w, stride, padding, eta=eta)
+    if g is None:
+        g = torch.randn_like(out)
+    out.backward(g)
+    return out.detach(), x.grad, w.grad, g
+
+
+def _close(actual, expected, rel):
+    tol = rel * max(expected.abs().max().item(), 1.0)
+    err = (actual - expected).abs().max().item() if expected.numel() else 0.0
+    assert err <= tol, f"max error {err:.3g} > {tol:.3g}"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@given(case=layer_cases())
+def test_float64_matches_reference(backend, case):
+    x, w = _tensors(case)
+    with forced(backend):
+        out, gx, gw, g = _run(x, w, case["stride"], case["padding"])
+    ref_out = reference.forward(x, w, case["stride"], case["padding"])
+    ref_gx, ref_gw = reference.backward(x, w, g, case["stride"], case["padding"])
+    assert out.shape == ref_out.shape
+    _close(out, ref_out, 1e-9)
+    _close(gx, ref_gx, 1e-9)
+    _close(gw, ref_gw, 1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@given(case=layer_cases())
+def test_float32_matches_float64_reference(backend, case):
+    x, w = _tensors(case, torch.float32, scale=3.0)
+    with forced(backend):
+        out, gx, gw, g = _run(x, w, case["stride"], case["padding"], eta=None)
+    x64, w64, g64 = x.double(), w.double(), g.double()
+    ref_out = reference.forward(x64, w64, case["stride"], case["padding"])
+    ref_gx, ref_gw = reference.backward(x64, w64, g64, case["stride"], case["padding"], eta=None)
+    window = case["c"] * case["k"] ** 2
+    magnitude = window * (x.abs().max() + w.abs().max()).item()
+    assert (out.double() - ref_out).abs().max().item() <= 2e-6 * magnitude
+    fan_out = case["o"] * case["k"] ** 2
+    assert (gx.double() - ref_gx).abs().max().item() <= 2e-6 * fan_out * g.abs().max().item()
+    gw_mag = case["n"] * out.shape[2] * out.shape[3] * magnitude / window * g.abs().max().item()
+    assert (gw.double() - ref_gw).abs().max().item() <= 2e-6 * gw_mag
+
+
+def test_integer_grid_is_exact(backend):
+    """Values on a power-of-two grid: every partial sum is exact, so results are bit-equal."""
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randint(0, 256, (2, 16, 9, 9), generator=gen).float() / 16
+    w = torch.randint(0, 256, (32, 16, 3, 3), generator=gen).float() / 16
+    for stride, padding in ((1, 1), (2, 1), (2, 0)):
+        with torch.no_grad():
+            out = adder2d(x, w, stride, padding)
+        ref = reference.forward(x.double(), w.double(), stride, padding)
+        assert torch.equal(out.double(), ref)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_clamp_edges(backend, dtype):
+    """|w - x| exactly 1, just inside and just outside: the HardTanh clamp of grad_input."""
+    eps = torch.finfo(dtype).eps * 4
+    diffs = torch.tensor([-1 - eps, -1, -1 + eps, -0.5, 0, 0.5, 1 - eps, 1, 1 + eps, 3, -3],
+                         dtype=dtype)
+    # One input channel; weights are x + diff for a single 1x1 filter per output channel.
+    x = torch.full((1, 1, 1, diffs.numel()), 0.25, dtype=dtype)
+    w = (0.25 + diffs).view(-1, 1, 1, 1)
+    g = torch.ones(1, diffs.numel(), 1, diffs.numel(), dtype=dtype)
+    _, gx, _, _ = _run(x, w, 1, 0, g=g)
+    expected = (w.view(-1) - 0.25).clamp(-1, 1).sum()
+    assert torch.allclose(gx, torch.full_like(gx, expected.item()), rtol=0, atol=1e-12)
+    # And per element against the reference, which clamps explicitly.
+    gx_ref, _ = reference.backward(x, w, g, 1, 0)
+    assert torch.equal(gx, gx_ref) or torch.allclose(gx, gx_ref, rtol=0, atol=8 * eps)
+
+
+@pytest.mark.parametrize("value", [0.75, 0.7])
+def test_all_equal_inputs_give_zero_and_no_nan(backend, value):
+    x = torch.full((2, 3, 5, 5), value, dtype=torch.float64)
+    w = torch.full((4, 3, 3, 3), value, dtype=torch.float64)
+    g = torch.full((2, 4, 3, 3), 0.5, dtype=torch.float64)
+    out, gx, gw_raw, _ = _run(x, w, 1, 0, g=g, eta=None)
+    # The C++ forward sums x, w and min(x, w) separately and grad_weight is computed as
+    # conv2d_weight(x, g) - w * sum(g): both exact on a binary grid (0.75), within rounding
+    # of those sums otherwise (0.7). A SAD is never reported negative.
+    exact = value == 0.75
+    assert out.max().item() <= 0
+    assert out.abs().max().item() <= (0 if exact else 1e-15 * 4 * 27 * value)
+    assert torch.equal(gx, torch.zeros_like(gx))
+    assert gw_raw.abs().max().item() <= (0 if exact else 1e-15 * value * g.abs().sum().item())
+    _, _, gw, _ = _run(x, w, 1, 0, g=g)
+    assert not torch.isnan(gw).any()
+    if value == 0.75:
+        assert torch.equal(gw, torch.zeros_like(gw))   # the guarded norm keeps zero at zero
+
+
+def test_zero_gradient_is_guarded(backend):
+    x, w = _tensors(dict(n=2, c=3, h=6, w=6, o=4, k=3, seed=3))
+    out, gx, gw, _ = _run(x, w, 1, 1, g=torch.zeros(2, 4, 6, 6, dtype=torch.float64))
+    assert not torch.isnan(gw).any() and not torch.isnan(gx).any()
+    assert torch.equal(gw, torch.zeros_like(gw))
+
+
+def test_weight_grad_scaling(backend):
+    """The adaptive rule: ||grad_w|| == eta * sqrt(numel); eta=None leaves it raw."""
+    x, w = _tensors(dict(n=2, c=3, h=6, w=6, o=4, k=3, seed=4))
+    g = torch.randn(2, 4, 6, 6, dtype=torch.float64)
+    _, _, gw_raw, _ = _run(x, w, 1, 1, g=g, eta=None)
+    _, _, gw, _ = _run(x, w, 1, 1, g=g, eta=0.3)
+    assert math.isclose(gw.norm().item(), 0.3 * math.sqrt(w.numel()), rel_tol=1e-12)
+    assert torch.allclose(gw, gw_raw / gw_raw.norm() * gw.norm(), rtol=1e-12, atol=0)
+
+
+def test_padding_takes_part_in_forward(backend):
+    """A padded position contributes |w| (the reference pads the unfolded input with zeros)."""
+    x = torch.zeros(1, 1, 1, 1, dtype=torch.float64)
+    w = torch.arange(1.0, 10.0, dtype=torch.float64).view(1, 1, 3, 3)
+    with torch.no_grad():
+        out = adder2d(x, w, 1, 1)
+    assert out.item() == -w.abs().sum().item()
+
+
+def test_non_contiguous_inputs(backend):
+    x, w = _tensors(dict(n=2, c=5, h=7, w=7, o=6, k=3, seed=5))
+    x_nc = x.transpose(2, 3).contiguous().transpose(2, 3)       # same values, other strides
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        ref = reference.forward(x, w, 1, 1)
+        for variant in (x_nc, x_cl):
+            _close(adder2d(variant, w, 1, 1), ref, 1e-12)
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    (dict(groups=2), NotImplementedError),
+    (dict(dilation=2), NotImplementedError),
+    (dict(stride=(1, 2)), ValueError),
+    (dict(stride=0), ValueError),
+    (dict(padding=-1), ValueError),
+])
+def test_unsupported_arguments_raise(kwargs, error):
+    x, w = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
+    with pytest.raises(error, match="adder2d"):
+        adder2d(x, w, **kwargs)
+
+
+@pytest.mark.parametrize("x_shape, w_shape", [
+    ((1, 2, 5, 5), (3, 4, 3, 3)),       # channel mismatch
+    ((1, 2, 5, 5), (3, 2, 3, 1)),       # non-square kernel
+    ((2, 5, 5), (3, 2, 3, 3)),          # 3-D input
+    ((1, 2, 2, 2), (3, 2, 3, 3)),       # input smaller than the kernel
+])
+def test_bad_shapes_raise(x_shape, w_shape):
+    with pytest.raises(ValueError, match="adder2d"):
+        adder2d(torch.randn(x_shape), torch.randn(w_shape))
+
+
+def test_mixed_dtypes_raise():
+    with pytest.raises(ValueError, match="adder2d"):
+        adder2d(torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3, dtype=torch.float64))
+
+
+def test_other_dtypes_use_torch_path():
+    """bfloat16 has no C++ kernel: the torch path serves it, close to float64."""
+    x, w = _tensors(dict(n=1, c=3, h=6, w=6, o=4, k=3, seed=6))
+    with torch.no_grad():
+        out = adder2d(x.bfloat16(), w.bfloat16(), 1, 1)
+    ref = reference.forward(x.bfloat16().double(), w.bfloat16().double(), 1, 1)
+    assert out.dtype == torch.bfloat16
+    assert (out.double() - ref).abs().max().item() <= 0.02 * ref.abs().max().item()
+
+
+def test_fallback_warns_and_matches(monkeypatch):
+    monkeypatch.setattr(sad_cpu, "available", lambda: False)
+    monkeypatch.setattr(adder2d_module._backend, "warned", False)
+    x, w = _tensors(dict(n=1, c=3, h=6, w=6, o=4, k=3, seed=7))
+    with pytest.warns(RuntimeWarning, match="torch path"):
+        with torch.no_grad():
+            out = adder2d(x, w, 1, 1)
+    _close(out, reference.forward(x, w, 1, 1), 1e-12)
