@@ -1,7 +1,8 @@
 """Bindings to the C++ SAD kernels (``csrc/sad_kernels.cpp``) and the buffers they expect.
 
-Forward gets the zero-padded input, the weights transposed to ``[C*k*k, O]`` (output channels
-along the SIMD lanes) and the window sums of x and w; see the C++ file for why.
+Tensors cross as contiguous NCHW; the kernels build their own padded and channels-last
+copies. Python only transposes the small weight tensor so that a block of channels lies along
+the SIMD lanes: ``[C*k*k, O]`` for the forward, ``[O, k, k, C]`` for the input gradient.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import torch.nn.functional as F
 
 from addnn.ops.kernel_build import library_path
 
-ABI_VERSION = 5
+ABI_VERSION = 7
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
-_MAX_TILE = 24  # upper bound of positions per tile in the C++ kernels: column slack of gp
 
 
 @functools.lru_cache(maxsize=1)
@@ -26,7 +26,7 @@ def _library() -> ctypes.CDLL:
         raise RuntimeError("stale addnn SAD kernel library: delete ~/.cache/addnn/kernels")
     ptr, i64p, cint = ctypes.c_void_p, ctypes.POINTER(ctypes.c_int64), ctypes.c_int
     for suffix in _SUFFIX.values():
-        getattr(lib, f"addnn_sad_forward_{suffix}").argtypes = [ptr] * 5 + [i64p, cint, cint]
+        getattr(lib, f"addnn_sad_forward_{suffix}").argtypes = [ptr] * 4 + [i64p, cint, cint]
         getattr(lib, f"addnn_sad_grad_input_{suffix}").argtypes = [ptr] * 4 + [i64p, cint, cint]
     return lib
 
@@ -72,24 +72,14 @@ def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int) ->
     o, _, k, _ = weight.shape
     ho = (h + 2 * padding - k) // stride + 1
     wo = (w + 2 * padding - k) // stride + 1
-    lib = _library()
-    ov = _vectors_per_block(o, simd_lanes(x.dtype), lib.addnn_sad_forward_max_vectors())
-    wt = _lanes_last(weight.reshape(o, -1).t(), ov * simd_lanes(x.dtype))   # [C*k*k, Op]
-    # Pad bottom and right so that whole tiles of R x Q outputs stay inside the buffer.
-    rows, cols = lib.addnn_sad_forward_tile_rows(ov), lib.addnn_sad_forward_tile_cols()
-    need_h = (-(-ho // rows) * rows - 1) * stride + k
-    need_w = (-(-wo // cols) * cols - 1) * stride + k
-    xp = F.pad(x, (padding, max(padding, need_w - w - padding),
-                   padding, max(padding, need_h - h - padding)))
-    # Window sums of x over channels and taps (padding counts as zero): exact on a grid.
-    sx = F.avg_pool2d(xp.sum(1, keepdim=True), k, stride, divisor_override=1)
-    sx = sx[:, :, :ho, :wo].contiguous()
+    lanes = simd_lanes(x.dtype)
+    ov = _vectors_per_block(o, lanes, _library().addnn_sad_forward_max_vectors())
+    wt = _lanes_last(weight.reshape(o, -1).t(), ov * lanes)               # [C*k*k, Op]
     sw = F.pad(weight.sum((1, 2, 3)), (0, wt.shape[1] - o)).contiguous()
-    out = x.new_empty(n, ho, wo, wt.shape[1])
-    _call("forward", x.dtype, xp, wt, sx, sw, out,
-          dims=(n, c, o, wt.shape[1], k, stride, xp.shape[2], xp.shape[3], ho, wo),
-          block_vectors=ov)
-    return out[..., :o].permute(0, 3, 1, 2).contiguous()
+    out = x.new_empty(n, o, ho, wo)
+    _call("forward", x.dtype, x, wt, sw, out,
+          dims=(n, c, o, wt.shape[1], k, stride, h, w, padding, ho, wo), block_vectors=ov)
+    return out
 
 
 def grad_input(x: torch.Tensor, weight: torch.Tensor, grad_out: torch.Tensor, stride: int,
@@ -100,14 +90,7 @@ def grad_input(x: torch.Tensor, weight: torch.Tensor, grad_out: torch.Tensor, st
     ho, wo = grad_out.shape[2:]
     cv = _vectors_per_block(c, simd_lanes(x.dtype), 2)
     wt = _lanes_last(weight.permute(0, 2, 3, 1).reshape(-1, c), cv * simd_lanes(x.dtype))
-    m = (k - 1) // stride
-    hg = max((h - 1 + padding) // stride + 1, ho) + m
-    wg = max((w - 1 + padding) // stride + 1, wo) + m + _MAX_TILE
-    gp = grad_out.new_zeros(n, o, hg, wg)
-    gp[:, :, m:m + ho, m:m + wo] = grad_out
-    cp = wt.shape[1]
-    x_last = F.pad(x.permute(0, 2, 3, 1), (0, cp - c)).contiguous()     # [N, H, W, Cp]
-    gi = torch.empty_like(x_last)
-    _call("grad_input", x.dtype, x_last, gp, wt, gi,
-          dims=(n, c, cp, o, k, stride, h, w, padding, hg, wg), block_vectors=cv)
-    return gi[..., :c].permute(0, 3, 1, 2).contiguous()
+    gi = torch.empty_like(x)
+    _call("grad_input", x.dtype, x, grad_out, wt, gi,
+          dims=(n, c, wt.shape[1], o, k, stride, h, w, padding, ho, wo), block_vectors=cv)
+    return gi

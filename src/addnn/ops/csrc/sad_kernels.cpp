@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
@@ -145,13 +146,13 @@ void parallel_for(int64_t n, int threads, F&& body) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Forward.  xp: zero-padded input [N][C][Hp][Wp], padded on the bottom and right far enough
-// that whole tiles can be read.  wt: weights [C*K*K][Op], Op a multiple of the channel block,
-// zero beyond O.  sx: window sums [N][Ho][Wo].  sw: filter sums [Op].  out: [N][O][Ho][Wo].
+// Forward.  x: input [N][C][H][W].  wt: weights [C*K*K][Op], Op a multiple of the channel
+// block, zero beyond O.  sw: filter sums [Op].  out: [N][O][Ho][Wo].
 // A tile is R output rows by Q output columns by OV vectors of output channels; S is the
 // stride when known at compile time (0: read it from g), so tap offsets become immediates.
 struct Fwd {
-  int64_t N, C, O, Op, K, S, Hp, Wp, Ho, Wo;
+  int64_t N, C, O, Op, K, S, H, W, pad, Ho, Wo;
+  int64_t Hp, Wp;  // padded input, with slack at the bottom and right for whole tiles
 };
 
 template <class T, int OV, int R, int Q, int S_>
@@ -182,63 +183,107 @@ void fwd_tile(const Fwd& g, const T* xp, const T* wt, const T* sx, const T* sw, 
       }
     }
   }
-  // Channels-last output: whole vectors per position (padding lanes included, they are
-  // sliced off by the caller). Scattering into NCHW instead hit 16 planes 4 KiB apart, which
-  // thrashed one L1 set and cost 40% of the run time.
+  // out = -(Sx + Sw - 2 Smin), transposed through a small buffer so that each channel gets
+  // one run of Q outputs: scalar scatter stores to 16 planes 4 KiB apart thrashed an L1 set.
   const vec two = V::splat(T(2));
+  const int64_t bn = std::min<int64_t>(Q, g.Wo - j0);
   for (int a = 0; a < R && i0 + a < g.Ho; ++a) {
-    for (int b = 0; b < Q && j0 + b < g.Wo; ++b) {
-      const int64_t q = (n * g.Ho + i0 + a) * g.Wo + j0 + b;
-      const vec s = V::splat(sx[q]);
-      for (int r = 0; r < OV; ++r) {
-        const vec res = V::sub(V::sub(V::mul(two, acc[r][a][b]), s), V::load(sw + o0 + r * V::L));
+    const int64_t q0 = (n * g.Ho + i0 + a) * g.Wo + j0;
+    for (int r = 0; r < OV; ++r) {
+      T tile[Q][V::L];
+      const vec wsum = V::load(sw + o0 + r * V::L);
+      for (int b = 0; b < Q; ++b) {
+        const vec res = V::sub(V::sub(V::mul(two, acc[r][a][b]), V::splat(sx[q0 + b])), wsum);
         // A SAD is never negative; off the grid, rounding of the three sums could say so.
-        V::store(out + q * g.Op + o0 + r * V::L, V::vmin(res, V::zero()));
+        V::store(tile[b], V::vmin(res, V::zero()));
+      }
+      const int64_t ln = std::min<int64_t>(V::L, g.O - o0 - r * V::L);
+      for (int64_t l = 0; l < ln; ++l) {
+        T* o = out + ((n * g.O + o0 + r * V::L + l) * g.Ho + i0 + a) * g.Wo + j0;
+        for (int64_t b = 0; b < bn; ++b) o[b] = tile[b][l];
       }
     }
   }
 }
 
+// Zero-pad x into xp and sum it over channels, then take the window sums sx[n][i][j] of that
+// map (padding counts as zero). sx has room for whole tiles (Q columns of slack).
+template <class T>
+void prepare_forward(const Fwd& g, const T* x, T* xp, T* sx, int threads) {
+  parallel_for(g.N, threads, [&](int64_t n) {
+    std::vector<T> cs(g.Hp * g.Wp, T(0));
+    for (int64_t c = 0; c < g.C; ++c) {
+      T* plane = xp + (n * g.C + c) * g.Hp * g.Wp;
+      std::fill(plane, plane + g.Hp * g.Wp, T(0));
+      for (int64_t h = 0; h < g.H; ++h) {
+        const T* src = x + ((n * g.C + c) * g.H + h) * g.W;
+        T* dst = plane + (h + g.pad) * g.Wp + g.pad;
+        T* acc = cs.data() + (h + g.pad) * g.Wp + g.pad;
+        for (int64_t w = 0; w < g.W; ++w) {
+          dst[w] = src[w];
+          acc[w] += src[w];
+        }
+      }
+    }
+    T* out = sx + n * g.Ho * g.Wo;
+    for (int64_t i = 0; i < g.Ho; ++i)
+      for (int64_t j = 0; j < g.Wo; ++j) {
+        T s = 0;
+        for (int64_t u = 0; u < g.K; ++u)
+          for (int64_t v = 0; v < g.K; ++v) s += cs[(i * g.S + u) * g.Wp + j * g.S + v];
+        out[i * g.Wo + j] = s;
+      }
+  });
+}
+
 // Tile shape by channel vectors: R*Q*OV accumulators must stay in registers.
-template <int OV> struct FwdTile {
+template <int OV>
+struct FwdTile {
   static constexpr int Q = 8, R = NREGS >= 32 ? (OV == 1 ? 3 : 1) : 1;
 };
 constexpr int kMaxForwardVectors = NREGS >= 32 ? 2 : 1;
 
 template <class T, int OV, int S_>
-void forward_s(const Fwd& g, const T* xp, const T* wt, const T* sx, const T* sw, T* out,
-               int threads) {
+void forward_s(Fwd g, const T* x, const T* wt, const T* sw, T* out, int threads) {
   constexpr int R = FwdTile<OV>::R, Q = FwdTile<OV>::Q;
-  const int64_t block = OV * Simd<T>::L, oblocks = g.Op / block;
   const int64_t rt = (g.Ho + R - 1) / R, ct = (g.Wo + Q - 1) / Q;
+  g.Hp = std::max(g.H + 2 * g.pad, (rt * R - 1) * g.S + g.K);
+  g.Wp = std::max(g.W + 2 * g.pad, (ct * Q - 1) * g.S + g.K);
+  std::unique_ptr<T[]> xp(new T[g.N * g.C * g.Hp * g.Wp]);
+  std::unique_ptr<T[]> sx(new T[g.N * g.Ho * g.Wo + Q]);
+  prepare_forward<T>(g, x, xp.get(), sx.get(), threads);
+  const int64_t block = OV * Simd<T>::L, oblocks = g.Op / block;
   parallel_for(g.N * rt * ct, threads, [&](int64_t t) {
     const int64_t cb = t % ct, rb = (t / ct) % rt, n = t / (ct * rt);
     for (int64_t ob = 0; ob < oblocks; ++ob)
-      fwd_tile<T, OV, R, Q, S_>(g, xp, wt, sx, sw, out, n, rb * R, cb * Q, ob * block);
+      fwd_tile<T, OV, R, Q, S_>(g, xp.get(), wt, sx.get(), sw, out, n, rb * R, cb * Q,
+                                ob * block);
   });
 }
 
 template <class T, int OV>
-void forward(const Fwd& g, const T* xp, const T* wt, const T* sx, const T* sw, T* out,
-             int threads) {
-  if (g.S == 1) forward_s<T, OV, 1>(g, xp, wt, sx, sw, out, threads);
-  else if (g.S == 2) forward_s<T, OV, 2>(g, xp, wt, sx, sw, out, threads);
-  else forward_s<T, OV, 0>(g, xp, wt, sx, sw, out, threads);
+void forward(const Fwd& g, const T* x, const T* wt, const T* sw, T* out, int threads) {
+  if (g.S == 1) forward_s<T, OV, 1>(g, x, wt, sw, out, threads);
+  else if (g.S == 2) forward_s<T, OV, 2>(g, x, wt, sw, out, threads);
+  else forward_s<T, OV, 0>(g, x, wt, sw, out, threads);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Input gradient, gather form.  For an input position (h, w) and tap (u, v) the output that
 // reads it is i = (h + pad - u) / S, j = (w + pad - v) / S, when the division is exact.  Rows
 // of positions are walked by phase so that every position in a tile shares its valid taps.
-// gp is the output gradient with M = (K-1)/S zero rows and columns in front and slack behind:
-// gp[n][o][i + M][j + M], so out-of-range outputs read zero without a branch.
-// x and gi are channels-last, [N][H][W][Cp], zero beyond C.  wt: weights [O][K][K][Cp].
+// x: [N][C][H][W].  g: output gradient [N][O][Ho][Wo].  wt: weights [O][K][K][Cp], zero
+// beyond C.  gi: [N][C][H][W].  Internally the kernel works on
+//   xl  channels-last x, [N][H][W][Cp], so that a channel block is one vector load;
+//   gp  g with M = (K-1)/S zero rows and columns in front and slack behind,
+//       gp[n][o][i + M][j + M], so that out-of-range outputs read zero without a branch.
 struct Gin {
-  int64_t N, C, Cp, O, K, S, H, W, pad, Hg, Wg;
+  int64_t N, C, Cp, O, K, S, H, W, pad, Ho, Wo;
+  int64_t Hg, Wg;
 };
 
 template <class T, int CV, int P>
-void gin_tile(const Gin& g, const T* x, const T* gp, const T* wt, T* gi, int64_t n, int64_t h,
+void gin_tile(const Gin& g, const T* xl, const T* gp, const T* wt, T* gi, int64_t n, int64_t h,
               int64_t pw, int64_t t0, int64_t tcount, int64_t c0) {
   using V = Simd<T>;
   using vec = typename V::vec;
@@ -247,13 +292,12 @@ void gin_tile(const Gin& g, const T* x, const T* gp, const T* wt, T* gi, int64_t
   // Position t of this phase row: w = w_first + S*t, and its output column b = (w+pad)/S.
   const int64_t w_first = (pw - g.pad % g.S + g.S) % g.S;
   const int64_t b_first = (w_first + g.pad) / g.S;
-  int64_t pos[P];  // offsets of the tile's positions in the channels-last x and gi
   vec xv[CV][P], acc[CV][P];
   for (int t = 0; t < P; ++t) {
     const int64_t w = w_first + g.S * std::min(t0 + t, tcount - 1);
-    pos[t] = ((n * g.H + h) * g.W + w) * g.Cp + c0;
+    const T* xt = xl + ((n * g.H + h) * g.W + w) * g.Cp + c0;
     for (int r = 0; r < CV; ++r) {
-      xv[r][t] = V::load(x + pos[t] + r * V::L);
+      xv[r][t] = V::load(xt + r * V::L);
       acc[r][t] = V::zero();
     }
   }
@@ -274,14 +318,46 @@ void gin_tile(const Gin& g, const T* x, const T* gp, const T* wt, T* gi, int64_t
       }
     }
   }
+  // Transpose through a small buffer: each channel gets one run of the tile's positions.
   const int64_t tn = std::min<int64_t>(P, tcount - t0);
-  for (int t = 0; t < tn; ++t)
-    for (int r = 0; r < CV; ++r) V::store(gi + pos[t] + r * V::L, acc[r][t]);
+  for (int r = 0; r < CV; ++r) {
+    T tile[P][V::L];
+    for (int t = 0; t < P; ++t) V::store(tile[t], acc[r][t]);
+    const int64_t ln = std::min<int64_t>(V::L, g.C - c0 - r * V::L);
+    for (int64_t l = 0; l < ln; ++l) {
+      T* row = gi + ((n * g.C + c0 + r * V::L + l) * g.H + h) * g.W + w_first + g.S * t0;
+      for (int64_t t = 0; t < tn; ++t) row[g.S * t] = tile[t][l];
+    }
+  }
+}
+
+template <class T>
+void prepare_grad_input(const Gin& g, const T* x, const T* grad, T* xl, T* gp, int threads) {
+  const int64_t M = (g.K - 1) / g.S;
+  parallel_for(g.N, threads, [&](int64_t n) {
+    for (int64_t hw = 0; hw < g.H * g.W; ++hw) {
+      T* dst = xl + (n * g.H * g.W + hw) * g.Cp;
+      for (int64_t c = 0; c < g.C; ++c) dst[c] = x[(n * g.C + c) * g.H * g.W + hw];
+      std::fill(dst + g.C, dst + g.Cp, T(0));
+    }
+    for (int64_t o = 0; o < g.O; ++o) {
+      T* plane = gp + (n * g.O + o) * g.Hg * g.Wg;
+      std::fill(plane, plane + g.Hg * g.Wg, T(0));
+      for (int64_t i = 0; i < g.Ho; ++i)
+        std::copy_n(grad + ((n * g.O + o) * g.Ho + i) * g.Wo, g.Wo, plane + (i + M) * g.Wg + M);
+    }
+  });
 }
 
 template <class T, int CV>
-void grad_input(const Gin& g, const T* x, const T* gp, const T* wt, T* gi, int threads) {
+void grad_input(Gin g, const T* x, const T* grad, const T* wt, T* gi, int threads) {
   constexpr int P = 8;  // divides the row widths of CIFAR networks (8, 16, 32)
+  const int64_t M = (g.K - 1) / g.S;
+  g.Hg = std::max((g.H - 1 + g.pad) / g.S + 1, g.Ho) + M;
+  g.Wg = std::max((g.W - 1 + g.pad) / g.S + 1, g.Wo) + M + P;
+  std::unique_ptr<T[]> xl(new T[g.N * g.H * g.W * g.Cp]);
+  std::unique_ptr<T[]> gp(new T[g.N * g.O * g.Hg * g.Wg]);
+  prepare_grad_input<T>(g, x, grad, xl.get(), gp.get(), threads);
   const int64_t block = CV * Simd<T>::L, cblocks = g.Cp / block;
   // One task per (n, h, column phase): positions w = w_first + S*t, t < tcount.
   const int64_t tasks = g.N * g.H * g.S;
@@ -292,7 +368,7 @@ void grad_input(const Gin& g, const T* x, const T* gp, const T* wt, T* gi, int t
     const int64_t tcount = (g.W - 1 - w_first) / g.S + 1;
     for (int64_t t0 = 0; t0 < tcount; t0 += P)
       for (int64_t cb = 0; cb < cblocks; ++cb)
-        gin_tile<T, CV, P>(g, x, gp, wt, gi, n, h, pw, t0, tcount, cb * block);
+        gin_tile<T, CV, P>(g, xl.get(), gp.get(), wt, gi, n, h, pw, t0, tcount, cb * block);
   });
 }
 
@@ -302,26 +378,23 @@ void grad_input(const Gin& g, const T* x, const T* gp, const T* wt, T* gi, int t
 
 #define ADDNN_DEFINE(T, SUFFIX)                                                                 \
   ADDNN_EXPORT int addnn_sad_lanes_##SUFFIX() { return Simd<T>::L; }                           \
-  ADDNN_EXPORT void addnn_sad_forward_##SUFFIX(const T* xp, const T* wt, const T* sx,          \
-                                               const T* sw, T* out, const int64_t* d, int ov,  \
-                                               int threads) {                                  \
-    const Fwd g{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9]};                   \
-    if (ov == 2 && kMaxForwardVectors >= 2) forward<T, 2>(g, xp, wt, sx, sw, out, threads);    \
-    else forward<T, 1>(g, xp, wt, sx, sw, out, threads);                                       \
+  ADDNN_EXPORT void addnn_sad_forward_##SUFFIX(const T* x, const T* wt, const T* sw, T* out,   \
+                                               const int64_t* d, int ov, int threads) {        \
+    const Fwd g{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], 0, 0};      \
+    if (ov == 2 && kMaxForwardVectors >= 2) forward<T, 2>(g, x, wt, sw, out, threads);         \
+    else forward<T, 1>(g, x, wt, sw, out, threads);                                            \
   }                                                                                            \
-  ADDNN_EXPORT void addnn_sad_grad_input_##SUFFIX(const T* x, const T* gp, const T* wt, T* gi, \
-                                                  const int64_t* d, int cv, int threads) {     \
-    const Gin g{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10]};            \
-    if (cv == 2) grad_input<T, 2>(g, x, gp, wt, gi, threads);                                  \
-    else grad_input<T, 1>(g, x, gp, wt, gi, threads);                                          \
+  ADDNN_EXPORT void addnn_sad_grad_input_##SUFFIX(const T* x, const T* grad, const T* wt,      \
+                                                  T* gi, const int64_t* d, int cv,             \
+                                                  int threads) {                               \
+    const Gin g{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], 0, 0};      \
+    if (cv == 2) grad_input<T, 2>(g, x, grad, wt, gi, threads);                                \
+    else grad_input<T, 1>(g, x, grad, wt, gi, threads);                                        \
   }
 
 ADDNN_DEFINE(float, f32)
 ADDNN_DEFINE(double, f64)
 
 // Lets Python check that the library it loaded matches the layout it prepares.
-ADDNN_EXPORT int addnn_sad_abi_version() { return 5; }
+ADDNN_EXPORT int addnn_sad_abi_version() { return 7; }
 ADDNN_EXPORT int addnn_sad_forward_max_vectors() { return kMaxForwardVectors; }
-// Forward tiles read whole R x Q blocks: the caller pads the input to cover them.
-ADDNN_EXPORT int addnn_sad_forward_tile_rows(int ov) { return ov == 2 ? FwdTile<2>::R : FwdTile<1>::R; }
-ADDNN_EXPORT int addnn_sad_forward_tile_cols() { return FwdTile<1>::Q; }
