@@ -24,8 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from addnn.ops import adder2d, reference
-from addnn.ops import kernel_build
+from addnn.ops import adder2d, kernel_build, reference
 
 BATCH = 32
 REF_BATCH = 4
@@ -164,8 +163,8 @@ def compile_seconds() -> float:
 
 
 def whole_model(repeats: int) -> dict:
-    from addnn.models import resnet20
     import addnn.nn.adder as adder_module
+    from addnn.models import resnet20
 
     torch.manual_seed(0)
     out = {}

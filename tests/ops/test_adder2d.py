@@ -16,8 +16,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from addnn.ops import adder2d, reference, sad_cpu, sad_torch
 import addnn.ops.adder_autograd as adder2d_module
+from addnn.ops import adder2d, reference, sad_cpu, sad_torch
 
 BACKENDS = ["cpp", "torch"]
 

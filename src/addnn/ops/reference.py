@@ -11,6 +11,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from addnn.ops.shapes import output_hw
+
 
 def _columns(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int):
     o = weight.shape[0]
@@ -20,15 +22,10 @@ def _columns(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int):
     return cols, diff
 
 
-def _output_size(x: torch.Tensor, k: int, stride: int, padding: int) -> tuple[int, int]:
-    h, w = x.shape[2:]
-    return (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
-
-
 def forward(x: torch.Tensor, weight: torch.Tensor, stride: int = 1,
             padding: int = 0) -> torch.Tensor:
     _, diff = _columns(x, weight, stride, padding)
-    ho, wo = _output_size(x, weight.shape[2], stride, padding)
+    ho, wo = output_hw(*x.shape[2:], weight.shape[2], stride, padding)
     return -diff.abs().sum(2).reshape(x.shape[0], weight.shape[0], ho, wo)
 
 

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from addnn.ops.kernel_build import library_path
+from addnn.ops.shapes import output_hw
 
 ABI_VERSION = 7
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
@@ -70,8 +71,7 @@ def _call(name: str, dtype: torch.dtype, *tensors, dims, block_vectors: int) -> 
 def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int) -> torch.Tensor:
     n, c, h, w = x.shape
     o, _, k, _ = weight.shape
-    ho = (h + 2 * padding - k) // stride + 1
-    wo = (w + 2 * padding - k) // stride + 1
+    ho, wo = output_hw(h, w, k, stride, padding)
     lanes = simd_lanes(x.dtype)
     ov = _vectors_per_block(o, lanes, _library().addnn_sad_forward_max_vectors())
     wt = _lanes_last(weight.reshape(o, -1).t(), ov * lanes)               # [C*k*k, Op]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from addnn.ops.shapes import output_hw
+
 _CHUNK_BYTES = 64 << 20
 
 
@@ -26,8 +28,7 @@ def _window(x_pad: torch.Tensor, u: int, v: int, stride: int, ho: int, wo: int) 
 def forward(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int) -> torch.Tensor:
     n, c, h, w = x.shape
     o, _, k, _ = weight.shape
-    ho = (h + 2 * padding - k) // stride + 1
-    wo = (w + 2 * padding - k) // stride + 1
+    ho, wo = output_hw(h, w, k, stride, padding)
     x_pad = F.pad(x, (padding,) * 4)
     out = x.new_zeros(n, o, ho, wo)
     step = _channel_chunk(n, o, ho, wo, c, x.element_size())
