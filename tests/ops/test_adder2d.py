@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import platform
 
 import pytest
 import torch
@@ -43,10 +44,10 @@ def backend(request):
 
 
 @st.composite
-def layer_cases(draw):
-    k = draw(st.sampled_from([1, 3]))
-    stride = draw(st.sampled_from([1, 2]))
-    padding = draw(st.sampled_from([0, 1]))
+def layer_cases(draw, kernels=(1, 3), strides=(1, 2), paddings=(0, 1)):
+    k = draw(st.sampled_from(kernels))
+    stride = draw(st.sampled_from(strides))
+    padding = draw(st.sampled_from(paddings))
     low = max(1, k - 2 * padding)
     return dict(n=draw(st.integers(1, 3)), c=draw(st.integers(1, 20)),
                 o=draw(st.integers(1, 35)), h=draw(st.integers(low, 13)),
@@ -87,6 +88,19 @@ def test_float64_matches_reference(backend, case):
     ref_gx, ref_gw = reference.backward(x, w, g, case["stride"], case["padding"])
     assert out.shape == ref_out.shape
     _close(out, ref_out, 1e-9)
+    _close(gx, ref_gx, 1e-9)
+    _close(gw, ref_gw, 1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@given(case=layer_cases(kernels=(2, 4, 5), strides=(1, 2, 3), paddings=(0, 1, 2, 3)))
+def test_any_geometry_matches_reference(backend, case):
+    """Even kernels, strides above the kernel, padding wider than half the kernel."""
+    x, w = _tensors(case)
+    with forced(backend):
+        out, gx, gw, g = _run(x, w, case["stride"], case["padding"])
+    ref_gx, ref_gw = reference.backward(x, w, g, case["stride"], case["padding"])
+    _close(out, reference.forward(x, w, case["stride"], case["padding"]), 1e-9)
     _close(gx, ref_gx, 1e-9)
     _close(gw, ref_gw, 1e-9)
 
@@ -242,3 +256,42 @@ def test_fallback_warns_and_matches(monkeypatch):
         with torch.no_grad():
             out = adder2d(x, w, 1, 1)
     _close(out, reference.forward(x, w, 1, 1), 1e-12)
+
+
+def test_thread_count_does_not_change_results():
+    """Each output is summed by one thread in a fixed order: bit-identical for any count."""
+    if not sad_cpu.available():
+        pytest.skip("C++ kernels could not be built here")
+    x, w = _tensors(dict(n=3, c=20, h=11, w=11, o=35, k=3, seed=8), dtype=torch.float32)
+    g = torch.randn(3, 35, 6, 6)
+    saved = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            results.append((sad_cpu.forward(x, w, 2, 1), sad_cpu.grad_input(x, w, g, 2, 1)))
+    finally:
+        torch.set_num_threads(saved)
+    for out, gi in results[1:]:
+        assert torch.equal(out, results[0][0]) and torch.equal(gi, results[0][1])
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 targets")
+@pytest.mark.parametrize("march", ["x86-64-v3", "x86-64"])       # AVX2, portable code
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_other_simd_targets_match_reference(monkeypatch, march, dtype):
+    """The AVX2 and portable branches of the kernels, built for generic targets."""
+    if not sad_cpu.available():
+        pytest.skip("C++ kernels could not be built here")
+    monkeypatch.setattr(sad_cpu, "_library", lambda: sad_cpu.load_library(march))
+    for case in (dict(n=2, c=20, h=9, w=11, o=35, k=3, stride=1, padding=1, seed=9),
+                 dict(n=2, c=5, h=8, w=8, o=17, k=3, stride=2, padding=1, seed=10),
+                 dict(n=1, c=3, h=7, w=7, o=4, k=1, stride=2, padding=0, seed=11)):
+        x, w = _tensors(case, dtype)
+        s, p = case["stride"], case["padding"]
+        g = torch.randn(*reference.forward(x, w, s, p).shape, dtype=dtype)
+        x64, w64, g64 = x.double(), w.double(), g.double()
+        rel = 1e-9 if dtype == torch.float64 else 1e-5
+        _close(sad_cpu.forward(x, w, s, p).double(), reference.forward(x64, w64, s, p), rel)
+        _close(sad_cpu.grad_input(x, w, g, s, p).double(),
+               reference.backward(x64, w64, g64, s, p)[0], rel)

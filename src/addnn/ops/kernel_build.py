@@ -19,8 +19,8 @@ SOURCE = Path(__file__).with_name("csrc") / "sad_kernels.cpp"
 # -fno-predictive-commoning: GCC otherwise carries the broadcast inputs of one kernel tap over
 # to the next in registers, spills them, and runs the forward tile at half speed.
 # -Wno-maybe-uninitialized: GCC 12 warns inside its own AVX-512 intrinsic headers.
-CXX_FLAGS = ("-O3", "-fno-predictive-commoning", "-march=native", "-std=c++17", "-shared",
-             "-fPIC", "-fopenmp", "-Wall", "-Wextra", "-Wno-maybe-uninitialized")
+CXX_FLAGS = ("-O3", "-fno-predictive-commoning", "-std=c++17", "-shared", "-fPIC", "-fopenmp",
+             "-Wall", "-Wextra", "-Wno-maybe-uninitialized")
 
 
 class KernelBuildError(RuntimeError):
@@ -51,12 +51,17 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "addnn" / "kernels"
 
 
-def library_path() -> Path:
-    """Build the library if it is not cached yet, and return its path."""
+def library_path(march: str = "native") -> Path:
+    """Build the library for ``-march=<march>`` if it is not cached yet; return its path.
+
+    ``native`` is what addnn runs; the tests also build generic targets (``x86-64-v3`` for
+    AVX2, ``x86-64`` for the portable code) to check every SIMD branch on one machine.
+    """
     cxx = _compiler()
     version = subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout
+    flags = (*CXX_FLAGS, f"-march={march}")
     key = hashlib.sha256(
-        b"\0".join(s.encode() for s in (SOURCE.read_text(), version, " ".join(CXX_FLAGS),
+        b"\0".join(s.encode() for s in (SOURCE.read_text(), version, " ".join(flags),
                                          _cpu_signature()))
     ).hexdigest()[:16]
     target = cache_dir() / key / "libaddnn_sad.so"
@@ -66,7 +71,7 @@ def library_path() -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        proc = subprocess.run([cxx, *CXX_FLAGS, "-o", tmp, str(SOURCE)],
+        proc = subprocess.run([cxx, *flags, "-o", tmp, str(SOURCE)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise KernelBuildError(f"g++ failed on {SOURCE.name} "

@@ -20,9 +20,10 @@ ABI_VERSION = 7
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 
 
-@functools.lru_cache(maxsize=1)
-def _library() -> ctypes.CDLL:
-    lib = ctypes.CDLL(str(library_path()))
+@functools.lru_cache(maxsize=None)
+def load_library(march: str = "native") -> ctypes.CDLL:
+    """The kernels built for ``-march=<march>``, with their argument types declared."""
+    lib = ctypes.CDLL(str(library_path(march)))
     if lib.addnn_sad_abi_version() != ABI_VERSION:
         raise RuntimeError("stale addnn SAD kernel library: delete ~/.cache/addnn/kernels")
     ptr, i64p, cint = ctypes.c_void_p, ctypes.POINTER(ctypes.c_int64), ctypes.c_int
@@ -30,6 +31,10 @@ def _library() -> ctypes.CDLL:
         getattr(lib, f"addnn_sad_forward_{suffix}").argtypes = [ptr] * 4 + [i64p, cint, cint]
         getattr(lib, f"addnn_sad_grad_input_{suffix}").argtypes = [ptr] * 4 + [i64p, cint, cint]
     return lib
+
+
+def _library() -> ctypes.CDLL:
+    return load_library("native")
 
 
 def available() -> bool:
