@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from addnn import __version__
 from addnn.errors import AddnnError
@@ -27,6 +28,72 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train (or resume) a model from a YAML config with key=value overrides."""
+    from addnn.train import load_config, train
+
+    cfg = load_config(args.config, args.overrides)
+    metrics = train(cfg, resume=args.resume)
+    if metrics.get("val_acc") is not None and metrics.get("rank", 0) == 0:
+        print(f"done: {cfg.train.out}/last.pt, validation top-1 {100 * metrics['val_acc']:.2f}%")
+    return 0
+
+
+def _dataset_for(data: dict, args: argparse.Namespace) -> str:
+    if args.dataset:
+        return args.dataset
+    name = data.get("data", {}).get("dataset")
+    if name:
+        return name
+    arch = data["model"]["arch"]
+    return "fashion-mnist" if arch == "lenet5" else (
+        "cifar100" if data["model"]["num_classes"] == 100 else "cifar10")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Top-1, loss and image count of a checkpoint on a dataset split."""
+    from addnn.checkpoint import load_model
+    from addnn.data import load_dataset
+    from addnn.train import evaluate
+
+    model, data = load_model(args.checkpoint)
+    name = _dataset_for(data, args)
+    dataset = load_dataset(name, args.data, args.split, args.val)
+    if dataset.num_classes != data["model"]["num_classes"]:
+        raise AddnnError(f"{dataset.name} has {dataset.num_classes} classes, the model "
+                         f"{data['model']['num_classes']}")
+    res = evaluate(model, dataset, args.batch_size)
+    print(f"{args.checkpoint} on {dataset.name}: top-1 {100 * res['top1']:.2f}% "
+          f"({res['correct']}/{res['images']} images), loss {res['loss']:.4f}, "
+          f"{res['images_per_s']:.0f} images/s")
+    return 0
+
+
+def cmd_import_official(args: argparse.Namespace) -> int:
+    """Convert the released AdderNet ResNet-20 checkpoint into an addnn checkpoint."""
+    from addnn.checkpoint import save_model
+    from addnn.models import load_official
+
+    model = load_official(args.path)
+    save_model(args.output, model, {"arch": "resnet20", "kind": "adder", "num_classes": 10},
+               data={"dataset": "cifar10"}, source=f"imported from {Path(args.path).name}")
+    print(f"wrote {args.output}: resnet20 adder, "
+          f"{sum(p.numel() for p in model.parameters())} parameters")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Plot a run's metrics.csv to PNG."""
+    from addnn.train.metrics_log import plot_curves
+
+    run = Path(args.run)
+    csv_path = run / "metrics.csv" if run.is_dir() else run
+    if not csv_path.exists():
+        raise AddnnError(f"no metrics.csv at {csv_path}")
+    print(f"wrote {plot_curves(csv_path, args.output)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="addnn", description="AdderNet from PyTorch to FPGA: train, quantize, export, "
@@ -35,6 +102,32 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     info = sub.add_parser("info", help="show the adder2d kernel backend of this machine")
     info.set_defaults(func=cmd_info)
+
+    tr = sub.add_parser("train", help="train or resume a model (runs under torchrun too)")
+    tr.add_argument("--config", type=Path, help="YAML config (sections model, data, train)")
+    tr.add_argument("--resume", action="store_true", help="continue train.out/last.pt")
+    tr.add_argument("overrides", nargs="*", metavar="SECTION.KEY=VALUE")
+    tr.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("eval", help="top-1 and loss of a checkpoint on a dataset split")
+    ev.add_argument("checkpoint", type=Path)
+    ev.add_argument("--data", help="dataset directory, or a .npz sample file")
+    ev.add_argument("--split", default="test", choices=["train", "val", "trainval", "test"])
+    ev.add_argument("--val", help="validation index file (.npy or text) instead of the "
+                                  "last 5,000 training images")
+    ev.add_argument("--dataset", help="dataset name (default: the one the model was trained on)")
+    ev.add_argument("--batch-size", type=int, default=256)
+    ev.set_defaults(func=cmd_eval)
+
+    imp = sub.add_parser("import-official", help="convert the released AdderNet ResNet-20")
+    imp.add_argument("path", type=Path)
+    imp.add_argument("-o", "--output", type=Path, required=True)
+    imp.set_defaults(func=cmd_import_official)
+
+    pl = sub.add_parser("plot", help="plot a run's loss and accuracy curves to PNG")
+    pl.add_argument("run", help="run directory or its metrics.csv")
+    pl.add_argument("-o", "--output", type=Path)
+    pl.set_defaults(func=cmd_plot)
     return parser
 
 
