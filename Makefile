@@ -22,8 +22,12 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/addnn info
 	touch $@
 
+# Each stage of the flow adds its step here.
 demo: setup
+	@echo "== 1. adder2d kernels against F.conv2d and the reference =="
 	$(PY) benchmarks/adder_kernel.py
+	@echo "== 2. shipped float AdderNet ResNet-20 on the shipped CIFAR-10 sample images =="
+	$(VENV)/bin/addnn eval assets/models/resnet20_adder_official.pt --data assets/samples/cifar10_128.npz
 
 test: setup
 	$(PY) -m pytest -q

@@ -39,12 +39,14 @@ def atomic_save(obj: Any, path: str | Path) -> None:
 
 
 def save_model(path: str | Path, model: nn.Module, spec: dict, **extra: Any) -> None:
-    """Save ``model`` with the ``spec`` (``arch``, ``kind``, ``num_classes``...) that rebuilds it."""
+    """Save ``model`` with the ``spec`` (arch, kind, num_classes) that rebuilds it."""
     atomic_save({"format": FORMAT, "version": VERSION, "model": dict(spec),
                  "state_dict": model.state_dict(), **extra}, path)
 
 
 def _first_words(err: Exception, limit: int = 80) -> str:
+    if isinstance(err, pickle.UnpicklingError):   # torch's text here is advice, not a cause
+        return "not a torch file, or it holds objects other than tensors"
     text = str(err).splitlines()[0] if str(err) else ""
     return text if len(text) <= limit else text[:limit] + "..."
 

@@ -58,7 +58,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     model, data = load_model(args.checkpoint)
     name = _dataset_for(data, args)
-    dataset = load_dataset(name, args.data, args.split, args.val)
+    dataset = load_dataset(name, args.data, args.split, args.val, download=args.download)
     if dataset.num_classes != data["model"]["num_classes"]:
         raise AddnnError(f"{dataset.name} has {dataset.num_classes} classes, the model "
                          f"{data['model']['num_classes']}")
@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   "last 5,000 training images")
     ev.add_argument("--dataset", help="dataset name (default: the one the model was trained on)")
     ev.add_argument("--batch-size", type=int, default=256)
+    ev.add_argument("--download", action="store_true",
+                    help="download CIFAR into --data if it is missing (needs network)")
     ev.set_defaults(func=cmd_eval)
 
     imp = sub.add_parser("import-official", help="convert the released AdderNet ResNet-20")

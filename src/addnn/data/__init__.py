@@ -17,14 +17,21 @@ DATASETS = ("cifar10", "cifar100", "fashion-mnist", "synthetic-cifar10",
 
 
 def load_dataset(name: str, root: str | Path | None = None, split: str = "test",
-                 val: str | Path | None = None, size: int = 512) -> ImageDataset:
+                 val: str | Path | None = None, size: int = 512,
+                 download: bool = False) -> ImageDataset:
     """Load a split of a dataset by name. A ``root`` ending in ``.npz`` is a sample file, whose
-    images are returned whatever the split."""
+    images are returned whatever the split. CIFAR is downloaded into ``root`` only when
+    ``download`` is set and it is not there yet."""
     if root is not None and str(root).endswith(".npz"):
         return load_samples(root)
     if name in ("cifar10", "cifar100"):
         if root is None:
             raise AddnnError(f"{name} needs --data DIR (the python-layout batches)")
+        if download:
+            try:
+                return load_cifar(root, name, split, val)
+            except AddnnError:
+                download_cifar(root, name)
         return load_cifar(root, name, split, val)
     if name == "fashion-mnist":
         return load_fashion_mnist(root, split, val)

@@ -40,6 +40,9 @@ def split_indices(split: str, total: int, val: str | Path | None = None) -> np.n
         raise AddnnError(f"unknown split {split!r}: expected one of {', '.join(SPLITS)}")
     if split == "trainval":
         return np.arange(total)
+    if val is None and total <= DEFAULT_VAL_SIZE:
+        raise AddnnError(f"the default validation split is the last {DEFAULT_VAL_SIZE} of the "
+                         f"training images, but there are only {total}: give an index file")
     val_idx = (np.arange(total - DEFAULT_VAL_SIZE, total) if val is None
                else read_index_file(val, total))
     if split == "val":

@@ -31,6 +31,7 @@ class ModelConfig:
 class DataConfig:
     dataset: str = "cifar10"
     root: str | None = None
+    download: bool = False            # fetch CIFAR into root when it is missing
     val: str | None = None            # index file; default: the last 5,000 training images
     train_split: str = "train"
     val_split: str = "val"

@@ -22,8 +22,14 @@ from addnn.data import BatchLoader, load_dataset
 from addnn.errors import AddnnError
 from addnn.models import build_model
 from addnn.train.config import Config
-from addnn.train.distributed import (Dist, all_sum, init_from_torchrun, parameters_in_sync,
-                                     shutdown, sync_buffers)
+from addnn.train.distributed import (
+    Dist,
+    all_sum,
+    init_from_torchrun,
+    parameters_in_sync,
+    shutdown,
+    sync_buffers,
+)
 from addnn.train.evaluate import evaluate
 from addnn.train.metrics_log import MetricsLog, plot_curves
 from addnn.train.recipes import build_optimizer, build_scheduler, get_recipe
@@ -105,6 +111,10 @@ def train(cfg: Config, resume: bool = False) -> dict:
         model.load_state_dict(init_model.state_dict())
 
     common = dict(root=cfg.data.root, val=cfg.data.val, size=cfg.data.synthetic_size)
+    if cfg.data.download and info.is_main:     # one process fetches, the others wait
+        load_dataset(cfg.data.dataset, split=cfg.data.train_split, download=True, **common)
+    if info.enabled:
+        torch.distributed.barrier()
     train_set = load_dataset(cfg.data.dataset, split=cfg.data.train_split, **common)
     val_set = load_dataset(cfg.data.dataset, split=cfg.data.val_split, **common)
     if train_set.num_classes != cfg.model.num_classes:
