@@ -11,9 +11,6 @@ run. The reference runs at a smaller batch and is scaled linearly (it is linear 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -23,6 +20,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from common import RESULTS, machine, write_result  # benchmarks/ is on sys.path as the script dir
 
 from addnn.ops import adder2d, kernel_build, reference
 
@@ -190,20 +188,6 @@ def whole_model(repeats: int) -> dict:
     return out
 
 
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(),
-            "platform": platform.platform()}
-
-
 def _fmt_row(cells, widths):
     return "  ".join(str(c).rjust(w) for c, w in zip(cells, widths))
 
@@ -213,8 +197,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=10,
                         help="timed runs per input allocation (3 allocations, best of all)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory probes")
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).parent / "results" / "adder_kernel.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "adder_kernel.json")
     parser.add_argument("--memory-probe", nargs=2, metavar=("IMPL", "INDEX"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -266,17 +249,10 @@ def main(argv=None) -> int:
           f"{model['adder_reference']['images_per_s']:.1f} img/s")
     print(f"cold kernel build: {cold:.1f} s (cached afterwards in {kernel_build.cache_dir()})")
 
-    result = {"benchmark": "adder_kernel", "command": " ".join([Path(sys.argv[0]).name,
-                                                                 *sys.argv[1:]]),
-              "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
-              "batch": BATCH, "reference_batch": REF_BATCH, "timing": "best of repeats, ms",
-              "repeats": args.repeats, "layers": rows, "resnet20_forward_256": model,
-              "cold_build_s": cold}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, args.out)
-    print(f"wrote {args.out}")
+    write_result("adder_kernel", {
+        "batch": BATCH, "reference_batch": REF_BATCH, "timing": "best of repeats, ms",
+        "repeats": args.repeats, "layers": rows, "resnet20_forward_256": model,
+        "cold_build_s": cold}, args.out)
     return 0
 
 

@@ -34,7 +34,7 @@ def test_import_official_round_trip(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["eval", "README.md", "--data", "x"], "not a readable addnn checkpoint"),
+    (["eval", "README.md", "--data", "x"], "not a readable torch checkpoint"),
     (["eval", "missing.pt"], "checkpoint not found"),
     (["eval", str(MODEL), "--data", "/nonexistent", "--split", "val"], "cifar10 not found"),
     (["eval", str(MODEL), "--data", "README.md.npz"], "sample file not found"),

@@ -51,15 +51,20 @@ def _first_words(err: Exception, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def read_checkpoint(path: str | Path) -> dict:
-    path = Path(path)
+def load_tensors(path: str | Path) -> Any:
+    """``torch.load(weights_only=True)`` on CPU, with a one-line error for a bad file."""
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise AddnnError(f"checkpoint not found: {path}") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
-        raise AddnnError(f"{path} is not a readable addnn checkpoint "
+        raise AddnnError(f"{path} is not a readable torch checkpoint "
                          f"({type(err).__name__}: {_first_words(err)})") from err
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    data = load_tensors(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise AddnnError(f"{path} is not an addnn checkpoint (for the released AdderNet file "
                          "use `addnn import-official`)")

@@ -8,11 +8,9 @@ and the only place allowed to relax that flag should a future release need it.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
-import torch
-
+from addnn.checkpoint import load_tensors
 from addnn.errors import AddnnError
 from addnn.models.resnet import CifarResNet, resnet20
 
@@ -26,13 +24,7 @@ def official_key(key: str) -> str:
 def load_official(path: str | Path, num_classes: int = 10) -> CifarResNet:
     """Return ``resnet20(kind="adder")`` with every weight of the released checkpoint in place."""
     path = Path(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise AddnnError(f"checkpoint not found: {path}") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
-        raise AddnnError(f"{path} is not a readable torch checkpoint "
-                         f"({type(err).__name__})") from err
+    state = load_tensors(path)
     if isinstance(state, dict) and "state_dict" in state and not any(
             k.endswith(".adder") for k in state):
         state = state["state_dict"]

@@ -1,0 +1,43 @@
+"""What every benchmark records: the machine, the command, and an atomic JSON write."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def write_result(name: str, payload: dict, out: Path | None = None) -> Path:
+    """Write ``payload`` with the command, the time and the machine to results/NAME.json."""
+    out = out or RESULTS / f"{name}.json"
+    record = {"benchmark": name,
+              "command": " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}",
+                                   *sys.argv[1:]]),
+              "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(), **payload}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, out)
+    print(f"wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
+    return out
