@@ -1,0 +1,133 @@
+"""The numeric contract against independent float64 / float references."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from addnn.numeric import (
+    BNParams,
+    IntType,
+    adder_acc_type,
+    adder_int,
+    avgpool_int,
+    bn_requant_map,
+    bn_requant_reference,
+    exponent_of,
+    requantize,
+    shift_round,
+)
+from addnn.ops import adder2d
+
+
+@given(q=st.lists(st.integers(-2**40, 2**40), min_size=1, max_size=50),
+       shift=st.integers(-20, 10))
+def test_shift_round_is_round_half_even(q, shift):
+    q = np.array(q, dtype=np.int64)
+    from fractions import Fraction
+    expected = [round(Fraction(int(v)) * Fraction(2) ** shift) for v in q]  # exact, half-even
+    assert shift_round(q, shift).tolist() == expected
+    assert shift_round(torch.from_numpy(q), shift).tolist() == expected
+
+
+def test_ties_go_to_even():
+    q = np.array([-7, -5, -3, -1, 1, 3, 5, 7])                       # x / 2 are all ties
+    assert shift_round(q, -1).tolist() == [-4, -2, -2, 0, 0, 2, 2, 4]
+
+
+def test_requantize_clamps():
+    out = IntType(8, False, -2)
+    assert requantize(np.array([-5, 3, 4000]), -4, out).tolist() == [0, 1, 255]
+    assert requantize(torch.tensor([-5, 3, 4000]), 0, IntType(4, True, 0)).tolist() == [-5, 3, 7]
+
+
+def test_int_types():
+    assert (IntType(8, True).lo, IntType(8, True).hi) == (-128, 127)
+    assert (IntType(8, False).lo, IntType(8, False).hi) == (0, 255)
+    assert IntType.for_range(-147456, 0) == IntType(19, True, 0)
+    assert IntType.for_range(0, 255) == IntType(8, False, 0)
+
+
+@pytest.mark.parametrize("scale, e", [(1.0, 0), (0.125, -3), (2.0 ** -20, -20), (64.0, 6)])
+def test_exponent_of(scale, e):
+    assert exponent_of(scale) == e
+
+
+@pytest.mark.parametrize("scale", [0.3, 0.0, -0.5, float("nan"), 3.0])
+def test_exponent_of_rejects(scale):
+    with pytest.raises(ValueError, match="layer1.act"):
+        exponent_of(scale, "layer1.act")
+
+
+@given(seed=st.integers(0, 10_000), ex=st.integers(-6, 0), ew=st.integers(-6, 0),
+       k=st.sampled_from([1, 3]), stride=st.sampled_from([1, 2]), padding=st.sampled_from([0, 1]))
+def test_adder_int_matches_float_kernel(seed, ex, ew, k, stride, padding):
+    """On exact grid values the float kernel computes the same sum (every partial sum exact)."""
+    gen = torch.Generator().manual_seed(seed)
+    qx = torch.randint(0, 256, (2, 3, 6, 6), generator=gen)
+    qw = torch.randint(-128, 128, (4, 3, k, k), generator=gen)
+    acc, e = adder_int(qx, ex, qw, ew, stride, padding)
+    ref = adder2d(qx.double() * 2.0 ** ex, qw.double() * 2.0 ** ew, stride, padding)
+    assert e == min(ex, ew)
+    assert torch.equal(acc.double() * 2.0 ** e, ref)
+
+
+def test_adder_accumulator_bound_is_reached_and_respected():
+    """All-extreme inputs and weights reach the computed worst case exactly."""
+    x_type = IntType(8, False, -4)
+    acc_type = adder_acc_type(x_type, -128, 127, -6, window=16 * 9)
+    qx = torch.full((1, 16, 5, 5), 255)
+    qw = torch.full((2, 16, 3, 3), -128)
+    acc, _ = adder_int(qx, -4, qw, -6, padding=1)
+    assert acc_type.contains(acc)
+    assert acc.min().item() == -(255 * 4 + 128) * 16 * 9
+    assert acc_type.lo <= acc.min().item() and acc_type.hi >= 0
+    narrower = IntType(acc_type.bits - 1, True, acc_type.exponent)
+    assert not narrower.contains(acc)          # one bit less would overflow
+
+
+def _bn(seed, channels):
+    rng = np.random.default_rng(seed)
+    gamma = rng.normal(0, 2, channels)
+    gamma[::3] *= -1
+    gamma[channels // 2] = 0.0                 # a constant channel
+    return BNParams(gamma, rng.normal(0, 1, channels), rng.normal(-200, 60, channels),
+                    rng.uniform(5, 3000, channels), 1e-5)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("in_bits, out", [(8, IntType(8, True, -3)), (14, IntType(8, False, -4)),
+                                          (18, IntType(4, False, -1)), (7, IntType(6, True, -2))])
+def test_bn_map_equals_reference_on_every_input(relu, in_bits, out):
+    inp = IntType(in_bits, True, -4)
+    bn = _bn(in_bits, 7)
+    m = bn_requant_map(bn, inp, out, relu)
+    assert m.kind == ("table" if in_bits <= 8 else "thresholds")
+    every = torch.arange(inp.lo, inp.hi + 1).view(1, 1, -1).expand(1, 7, -1).contiguous()
+    expected = bn_requant_reference(every[0].numpy(), inp.exponent, bn, out, relu)
+    assert np.array_equal(m(every)[0].numpy(), expected)
+
+
+@given(seed=st.integers(0, 1000))
+def test_bn_map_on_random_tensors(seed):
+    inp, out = IntType(16, True, -2), IntType(8, True, -3)
+    bn = _bn(seed, 5)
+    m = bn_requant_map(bn, inp, out)
+    acc = torch.randint(inp.lo, inp.hi + 1, (2, 5, 3, 3),
+                        generator=torch.Generator().manual_seed(seed))
+    expected = bn_requant_reference(acc.transpose(0, 1).numpy(), inp.exponent, bn, out, False)
+    assert np.array_equal(m(acc).transpose(0, 1).numpy(), expected)
+
+
+def test_bn_map_rejects_inputs_outside_its_type():
+    m = bn_requant_map(_bn(0, 3), IntType(8, True), IntType(8, True))
+    with pytest.raises(ValueError, match="outside"):
+        m(torch.full((1, 3, 1, 1), 200))
+
+
+def test_avgpool_rounds_half_even():
+    q = torch.zeros(1, 2, 8, 8, dtype=torch.int64)
+    q[0, 0, 0, 0] = 32          # 32 / 64 = 0.5 -> 0
+    q[0, 1, 0, 0] = 96          # 1.5 -> 2
+    assert avgpool_int(q, 6).tolist() == [[0, 2]]
