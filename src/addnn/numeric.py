@@ -133,7 +133,7 @@ def adder_acc_type(x: IntType, w_lo: int, w_hi: int, w_exponent: int, window: in
 
 @dataclass
 class BNParams:
-    """BatchNorm in eval form, float64, per channel: y = gamma (v - mean) / sqrt(var + eps) + beta."""
+    """BatchNorm in eval form, float64: y = gamma (v - mean) / sqrt(var + eps) + beta."""
 
     gamma: np.ndarray
     beta: np.ndarray
