@@ -1,0 +1,87 @@
+"""Layers of the integer-only (``addnn``) quantized models.
+
+``BNAct`` is BatchNorm (+ ReLU) followed by a Brevitas activation quantizer. It runs the float
+path while calibrating and training; with ``integer=True`` in eval mode it computes exactly what
+the hardware computes, the per-channel integer map of ``addnn.numeric``, on the integer
+accumulator of the layer before it. In training the float path's gradient is kept
+(straight-through) so that fine-tuning sees the integer result.
+"""
+
+from __future__ import annotations
+
+import torch
+from brevitas.quant_tensor import IntQuantTensor, QuantTensor
+from torch import nn
+
+from addnn.numeric import BNParams, IntegerMap, IntType, bn_requant_map, exponent_of
+
+
+def scale_of(t) -> torch.Tensor | None:
+    """The scale of a QuantTensor; None for a plain tensor (quantizers off)."""
+    return t.scale if isinstance(t, QuantTensor) else None
+
+
+def value_of(t) -> torch.Tensor:
+    return t.value if isinstance(t, QuantTensor) else t
+
+
+class BNAct(nn.Module):
+    def __init__(self, bn: nn.BatchNorm2d, act: nn.Module, relu: bool, acc_type_fn=None):
+        """``act``: a Brevitas QuantReLU/QuantIdentity returning QuantTensors.
+        ``acc_type_fn(input_exponent) -> IntType``: the worst-case type of the accumulator
+        feeding this layer (needed for the integer map)."""
+        super().__init__()
+        self.bn, self.act, self.relu = bn, act, relu
+        self.acc_type_fn = acc_type_fn
+        self.integer = False
+        self._cache: dict = {}
+
+    def float_path(self, acc: torch.Tensor):
+        y = self.bn(acc)
+        return self.act(torch.relu(y) if self.relu else y)
+
+    def integer_map(self, in_exponent: int, out: IntType) -> IntegerMap:
+        key = (in_exponent, out)
+        if key not in self._cache:
+            acc_type = self.acc_type_fn(in_exponent)
+            self._cache[key] = bn_requant_map(BNParams.from_module(self.bn), acc_type, out,
+                                              self.relu)
+        return self._cache[key]
+
+    def output_type(self, reference: QuantTensor) -> IntType:
+        return IntType(int(reference.bit_width.item()), bool(reference.signed),
+                       exponent_of(reference.scale.item(), f"{self.act.__class__.__name__} "
+                                                           "output scale"))
+
+    def forward(self, acc, in_scale: torch.Tensor | None):
+        acc = acc.value if isinstance(acc, QuantTensor) else acc
+        ref = self.float_path(acc)
+        if not self.integer or in_scale is None or not isinstance(ref, QuantTensor):
+            return ref      # float path; also while calibrating, when quantizers are off
+        e_in = exponent_of(in_scale.item(), "accumulator scale")
+        out_type = self.output_type(ref)
+        q_acc = torch.round(acc.detach().double() / 2.0 ** e_in).long()
+        q = self.integer_map(e_in, out_type)(q_acc)
+        value = q.to(acc.dtype) * ref.scale
+        if self.training:   # straight-through: integer forward, float-path gradient
+            value = ref.value + (value - ref.value).detach()
+        return IntQuantTensor(value, ref.scale, ref.zero_point, ref.bit_width, ref.signed_t,
+                              self.training)
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+
+class AvgPoolToGrid(nn.Module):
+    """Global average pool that stays on its input's grid: sum, then round half-even (the
+    hardware's sum and rounded shift)."""
+
+    def forward(self, x):
+        if not isinstance(x, QuantTensor):
+            return x.mean((2, 3), keepdim=True)
+        value, scale = x.value, x.scale
+        mean = value.mean((2, 3), keepdim=True)
+        q = torch.round(mean / scale)            # torch.round is half-to-even
+        q = mean / scale + (q - mean / scale).detach()
+        return IntQuantTensor(q * scale, scale, x.zero_point, x.bit_width, x.signed_t,
+                              self.training)

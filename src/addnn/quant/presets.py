@@ -1,0 +1,57 @@
+"""Quantization presets, chosen by name. Each names its Brevitas quantizers explicitly.
+
+- ``thesis``: the reference design (Int8 fixed-point adders in and out, float BN, shared Int8
+  QuantIdentity on both residual operands, QuantConv2d first and last layers).
+- ``thesis-dwbn``: the same with every inner BN replaced by its depthwise 1x1 convolution,
+  quantized per channel.
+- ``addnn``: integer only. Adder weights are clamped losslessly into the input's unsigned range
+  and quantized on the input's own grid (activation-oriented), BN + requantization become
+  integer maps (``addnn.numeric``), residual operands share one power-of-two quantizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from brevitas.quant import (
+    Int8ActPerTensorFixedPoint,
+    Int8WeightPerTensorFixedPoint,
+    Uint8ActPerTensorFixedPoint,
+)
+from brevitas.quant.fixed_point import Int8WeightPerChannelFixedPoint
+
+from addnn.errors import AddnnError
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    bits: int
+    conv_weight: type = Int8WeightPerTensorFixedPoint     # first conv and fc
+    act_signed: type = Int8ActPerTensorFixedPoint         # image, adder in/out, residual
+    act_unsigned: type = Uint8ActPerTensorFixedPoint      # after ReLU
+    adder_weight: type | str = Int8WeightPerTensorFixedPoint  # or "input": on the input grid
+    dw_weight: type = Int8WeightPerChannelFixedPoint      # thesis-dwbn's BN convolutions
+    bn: str = "float"                                     # float | dwconv | integer
+    residual_bits: int = 8                                # width of the residual quantizer
+    logit_bits: int = 16                                  # addnn: integer logits
+
+    def bit_kwargs(self, prefix: str = "") -> dict:
+        return {f"{prefix}bit_width": self.bits}
+
+
+PRESETS = ("thesis", "thesis-dwbn", "addnn")
+
+
+def get_preset(name: str, bits: int = 8) -> Preset:
+    if name not in PRESETS:
+        raise AddnnError(f"unknown preset {name!r}: expected one of {', '.join(PRESETS)}")
+    if not 2 <= bits <= 8:
+        raise AddnnError(f"bit width {bits} unsupported: 2..8")
+    if name == "thesis":
+        return Preset(name, bits)
+    if name == "thesis-dwbn":
+        return Preset(name, bits, bn="dwconv")
+    # One more bit for the residual sum keeps BN2's negative outputs without clipping them
+    # against the unsigned block input sharing its exponent.
+    return Preset(name, bits, adder_weight="input", bn="integer", residual_bits=bits + 1)
