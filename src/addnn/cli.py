@@ -82,6 +82,24 @@ def cmd_import_official(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quantize(args: argparse.Namespace) -> int:
+    """Post-training quantization of a float checkpoint with a preset."""
+    from addnn.data import load_dataset
+    from addnn.quant.pipeline import calibration_subset, quantize_checkpoint
+
+    # With an index file the calibration images are exactly those (taken from the training
+    # split through the same index-file reader as --val); otherwise the train split.
+    split = "val" if args.calib_index else "train"
+    calib = load_dataset(args.dataset, args.calib_data, split, args.calib_index)
+    calib = calibration_subset(calib, args.calib_images)
+    report = quantize_checkpoint(args.checkpoint, args.output, args.preset, args.bits, calib,
+                                 args.reestimate_bn)
+    print(f"wrote {args.output}: preset {args.preset}, {args.bits} bits, calibrated on "
+          f"{len(calib)} images of {calib.name}; {len(report.exponents)} quantizers, all "
+          f"power-of-two scales; {report.clamped_weights} adder weights clamped")
+    return 0
+
+
 def cmd_plot(args: argparse.Namespace) -> int:
     """Plot a run's metrics.csv to PNG."""
     from addnn.train.metrics_log import plot_curves
@@ -125,6 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("path", type=Path)
     imp.add_argument("-o", "--output", type=Path, required=True)
     imp.set_defaults(func=cmd_import_official)
+
+    qz = sub.add_parser("quantize", help="post-training quantization with a preset")
+    qz.add_argument("checkpoint", type=Path, help="float addnn checkpoint")
+    qz.add_argument("-o", "--output", type=Path, required=True)
+    qz.add_argument("--preset", default="addnn", choices=["addnn", "thesis", "thesis-dwbn"])
+    qz.add_argument("--bits", type=int, default=8)
+    qz.add_argument("--calib-data", required=True, help="dataset directory or .npz samples")
+    qz.add_argument("--calib-index", help="index file selecting calibration images from the "
+                                          "training split (e.g. the exact-pixel ones)")
+    qz.add_argument("--calib-images", type=int, default=1024)
+    qz.add_argument("--dataset", default="cifar10")
+    qz.add_argument("--reestimate-bn", action="store_true",
+                    help="recompute BN statistics with the quantized network")
+    qz.set_defaults(func=cmd_quantize)
 
     pl = sub.add_parser("plot", help="plot a run's loss and accuracy curves to PNG")
     pl.add_argument("run", help="run directory or its metrics.csv")

@@ -1,0 +1,107 @@
+"""``addnn quantize``: float checkpoint -> calibrated (optionally fine-tuned) quantized one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from brevitas.quant_tensor import QuantTensor
+from torch import nn
+
+from addnn.checkpoint import load_model, save_model
+from addnn.data import ImageDataset
+from addnn.errors import AddnnError
+from addnn.numeric import exponent_of
+from addnn.quant.calibrate import calibrate, clamp_adder_weights, reestimate_bn
+from addnn.quant.presets import get_preset
+from addnn.quant.resnet import QuantCifarResNet, from_float
+
+
+@dataclass
+class QuantizeReport:
+    clamped_weights: int
+    exponents: dict
+
+
+@torch.no_grad()
+def scale_exponents(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
+    """Run ``x`` through the model in eval mode and return the power-of-two exponent of every
+    quantized output; a scale that is not a power of two is an error naming its module."""
+    found, hooks = {}, []
+
+    def record(name):
+        def hook(module, args, out):
+            if isinstance(out, QuantTensor):
+                found[name] = out.scale
+        return hook
+
+    for name, m in model.named_modules():
+        if name and any(isinstance(m, t) for t in _QUANT_TYPES()):
+            hooks.append(m.register_forward_hook(record(name)))
+    try:
+        model.eval()
+        model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    exps = {}
+    for name, scale in found.items():
+        try:
+            exps[name] = exponent_of(scale.item(), f"quantizer {name!r} scale")
+        except ValueError as err:
+            raise AddnnError(str(err)) from None
+    return exps
+
+
+def _QUANT_TYPES():
+    from brevitas.nn import QuantConv2d, QuantIdentity, QuantReLU
+
+    from addnn.nn.quant_adder import QuantAdder2d
+    return (QuantConv2d, QuantIdentity, QuantReLU, QuantAdder2d)
+
+
+def quantize_model(model: nn.Module, preset: str, bits: int, calib: ImageDataset,
+                   reestimate: bool = False) -> tuple[QuantCifarResNet, QuantizeReport]:
+    """PTQ: build the preset's quantized copy, calibrate activations on ``calib``, and (addnn)
+    clamp adder weights into their input ranges. ``reestimate`` recomputes BN statistics."""
+    p = get_preset(preset, bits)
+    q = from_float(model.eval(), p)
+    images = calib.normalize(calib.images)
+    calibrate(q, images)
+    clamped = 0
+    if p.bn == "integer":
+        clamped = clamp_adder_weights(q, images[:64])
+    if reestimate:
+        reestimate_bn(q, images)
+        calibrate(q, images)
+    if p.bn == "integer":
+        q.set_integer(True)
+    return q, QuantizeReport(clamped, scale_exponents(q, images[:8]))
+
+
+def quant_spec(q: QuantCifarResNet, arch: str) -> dict:
+    return {"arch": arch, "kind": "adder", "num_classes": q.bn2.num_features if isinstance(
+        q.bn2, nn.BatchNorm2d) else q.fc.out_channels,
+        "quant": {"preset": q.preset.name, "bits": q.preset.bits}}
+
+
+def quantize_checkpoint(float_path: Path, out: Path, preset: str, bits: int,
+                        calib: ImageDataset, reestimate: bool = False) -> QuantizeReport:
+    model, data = load_model(float_path)
+    if data["model"].get("quant"):
+        raise AddnnError(f"{float_path} is already quantized ({data['model']['quant']})")
+    q, report = quantize_model(model, preset, bits, calib, reestimate)
+    save_model(out, q, quant_spec(q, data["model"]["arch"]), data=data.get("data", {}),
+               source=f"addnn quantize {Path(float_path).name} --preset {preset} --bits {bits}",
+               calibration={"images": len(calib), "dataset": calib.name,
+                            "bn_reestimated": reestimate})
+    return report
+
+
+def calibration_subset(dataset: ImageDataset, count: int, seed: int = 0) -> ImageDataset:
+    if count >= len(dataset):
+        return dataset
+    idx = np.sort(np.random.default_rng(seed).choice(len(dataset), count, replace=False))
+    return dataset.subset(idx)
