@@ -27,7 +27,9 @@ demo: setup
 	@echo "== 1. adder2d kernels against F.conv2d and the reference =="
 	$(PY) benchmarks/adder_kernel.py
 	@echo "== 2. shipped float AdderNet ResNet-20 on the shipped CIFAR-10 sample images =="
-	$(VENV)/bin/addnn eval assets/models/resnet20_adder_official.pt --data assets/samples/cifar10_128.npz
+	$(VENV)/bin/addnn eval assets/models/resnet20_adder_official.pt --data assets/samples/cifar10_val_exact_256.npz
+	@echo "== 3. the shipped default: integer-only W8A8 addnn ResNet-20 (integer BN maps) =="
+	$(VENV)/bin/addnn eval assets/models/resnet20_adder_addnn_w8.pt --data assets/samples/cifar10_val_exact_256.npz
 
 test: setup
 	$(PY) -m pytest -q

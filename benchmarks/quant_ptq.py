@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import write_result
 
 from addnn.data import load_cifar
 from addnn.errors import AddnnError
 from addnn.models import load_official
 from addnn.quant.pipeline import calibration_subset, quantize_model
 from addnn.train import evaluate
-from common import write_result
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 CASES = [("thesis", 8, False), ("thesis", 8, True), ("thesis-dwbn", 8, False),

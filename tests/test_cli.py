@@ -12,13 +12,13 @@ from addnn.models import resnet20
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "assets" / "models" / "resnet20_adder_official.pt"
-SAMPLES = ROOT / "assets" / "samples" / "cifar10_128.npz"
+SAMPLES = ROOT / "assets" / "samples" / "cifar10_val_exact_256.npz"
 
 
 def test_eval_shipped_model_on_shipped_samples(capsys):
     assert main(["eval", str(MODEL), "--data", str(SAMPLES)]) == 0
     out = capsys.readouterr().out
-    assert "cifar10-samples" in out and "/128 images" in out
+    assert "cifar10-samples" in out and "/256 images" in out
 
 
 def test_import_official_round_trip(tmp_path, capsys):

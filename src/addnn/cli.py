@@ -91,6 +91,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     # split through the same index-file reader as --val); otherwise the train split.
     split = "val" if args.calib_index else "train"
     calib = load_dataset(args.dataset, args.calib_data, split, args.calib_index)
+    if args.calib_index:
+        calib.name = f"{args.dataset} training images listed in {Path(args.calib_index).name}"
     calib = calibration_subset(calib, args.calib_images)
     report = quantize_checkpoint(args.checkpoint, args.output, args.preset, args.bits, calib,
                                  args.reestimate_bn)
