@@ -94,11 +94,23 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     if args.calib_index:
         calib.name = f"{args.dataset} training images listed in {Path(args.calib_index).name}"
     calib = calibration_subset(calib, args.calib_images)
-    report = quantize_checkpoint(args.checkpoint, args.output, args.preset, args.bits, calib,
+    ptq_path = args.output if not args.finetune_epochs else Path(str(args.output) + ".ptq.pt")
+    report = quantize_checkpoint(args.checkpoint, ptq_path, args.preset, args.bits, calib,
                                  args.reestimate_bn)
-    print(f"wrote {args.output}: preset {args.preset}, {args.bits} bits, calibrated on "
+    print(f"wrote {ptq_path}: preset {args.preset}, {args.bits} bits, calibrated on "
           f"{len(calib)} images of {calib.name}; {len(report.exponents)} quantizers, all "
           f"power-of-two scales; {report.clamped_weights} adder weights clamped")
+    if args.finetune_epochs:
+        from addnn.quant.pipeline import finetune
+
+        run_dir = Path(str(args.output) + ".finetune")
+        finetune(ptq_path, args.output, run_dir, args.calib_data, args.dataset,
+                 args.calib_index, args.val_index, args.finetune_epochs, args.finetune_lr)
+        from addnn.checkpoint import read_checkpoint
+
+        best = read_checkpoint(args.output)["finetune"]
+        print(f"wrote {args.output}: epoch {best['best_epoch']} of {args.finetune_epochs}, "
+              f"validation top-1 {100 * best['best_val_acc']:.2f}% (logs in {run_dir})")
     return 0
 
 
@@ -158,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     qz.add_argument("--dataset", default="cifar10")
     qz.add_argument("--reestimate-bn", action="store_true",
                     help="recompute BN statistics with the quantized network")
+    qz.add_argument("--finetune-epochs", type=int, default=0,
+                    help="quantization-aware fine-tuning epochs on the calibration images")
+    qz.add_argument("--finetune-lr", type=float, default=1e-4)
+    qz.add_argument("--val-index", help="validation index file for fine-tuning (default: the "
+                                        "last 5,000 training images)")
     qz.set_defaults(func=cmd_quantize)
 
     pl = sub.add_parser("plot", help="plot a run's loss and accuracy curves to PNG")

@@ -218,24 +218,18 @@ def bn_requant_map(bn: BNParams, input_type: IntType, out: IntType,
     start, stop = ends[:, 0], ends[:, 1]
     direction = np.sign(stop - start).astype(np.int64)
     steps = np.abs(stop - start)
-    levels = int(steps.max()) if bn.channels else 0
-    thresholds = np.full((bn.channels, max(levels, 1)), hi + 1, dtype=np.int64)
-    for ch in range(bn.channels):
-        if steps[ch] == 0:
-            continue
-        # Smallest acc whose output has moved k levels from start, k = 1..steps: bisection on
-        # the monotone float64 map, all levels at once.
-        k = np.arange(1, steps[ch] + 1)
-        a, b = np.full(k.shape, lo), np.full(k.shape, hi)     # f(b) has moved >= k
-        one = BNParams(*(p[ch:ch + 1] for p in (bn.gamma, bn.beta, bn.mean, bn.var)), bn.eps)
-        while (a < b).any():
-            mid = (a + b) // 2
-            moved = np.abs(bn_requant_reference(mid[None], input_type.exponent, one, out,
-                                                relu)[0] - start[ch])
-            ok = moved >= k
-            b = np.where(ok, mid, b)
-            a = np.where(ok, a, mid + 1)
-        thresholds[ch, :steps[ch]] = a
+    levels = max(int(steps.max()) if bn.channels else 0, 1)
+    # Threshold k of a channel is the smallest acc whose output has moved k levels from
+    # ``start``: bisection on the monotone float64 map, every channel and level at once.
+    k = np.arange(1, levels + 1)[None, :].repeat(bn.channels, 0)          # [C, L]
+    a = np.full(k.shape, lo, dtype=np.int64)
+    b = np.full(k.shape, hi, dtype=np.int64)
+    while (a < b).any():
+        mid = (a + b) // 2
+        ok = np.abs(f(mid) - start[:, None]) >= k
+        b = np.where(ok, mid, b)
+        a = np.where(ok, a, mid + 1)
+    thresholds = np.where(k <= steps[:, None], a, hi + 1)
     return IntegerMap(input_type, out, start=start.astype(np.int64), direction=direction,
                       thresholds=thresholds)
 

@@ -217,3 +217,27 @@ def test_bad_quant_requests():
     with pytest.raises(AddnnError, match="kind='adder'"):
         from_float(resnet20("cnn"), get_preset("addnn"))
     assert isinstance(resnet20("adder").layer1[0].conv1, Adder2d)
+
+
+def test_finetune_runs_the_training_loop(tmp_path):
+    """QAT on a tiny PTQ checkpoint: the loop runs with integer maps and frozen BN, and the
+    best epoch is written as a quantized checkpoint."""
+    from addnn.checkpoint import save_model
+    from addnn.data import save_samples
+    from addnn.quant.pipeline import finetune, quant_spec
+
+    data = synthetic("cifar10", n=64)
+    q, _ = quantize_model(_float_model(data), "addnn", 8, data)
+    ptq = tmp_path / "ptq.pt"
+    save_model(ptq, q, quant_spec(q, "resnet20"))
+    samples = tmp_path / "s.npz"
+    save_samples(samples, data, "cifar10")
+    means_before = [m.running_mean.clone() for m in q.modules() if isinstance(m, nn.BatchNorm2d)]
+    finetune(ptq, tmp_path / "ft.pt", tmp_path / "run", str(samples), "cifar10", None, None,
+             epochs=1, lr=1e-4, batch_size=32)
+    model, meta = load_model(tmp_path / "ft.pt")
+    assert meta["model"]["quant"] == {"preset": "addnn", "bits": 8}
+    assert meta["finetune"]["epochs"] == 1
+    means_after = [m.running_mean for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert all(torch.equal(a, b) for a, b in zip(means_before, means_after))   # frozen BN
+    assert (tmp_path / "run" / "metrics.csv").exists()

@@ -42,6 +42,8 @@ class BNAct(nn.Module):
 
     def integer_map(self, in_exponent: int, out: IntType) -> IntegerMap:
         key = (in_exponent, out)
+        if self.training:         # BN parameters move every step: rebuild (a few ms)
+            self._cache.clear()
         if key not in self._cache:
             acc_type = self.acc_type_fn(in_exponent)
             self._cache[key] = bn_requant_map(BNParams.from_module(self.bn), acc_type, out,

@@ -100,6 +100,39 @@ def quantize_checkpoint(float_path: Path, out: Path, preset: str, bits: int,
     return report
 
 
+def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dataset: str,
+             train_index: str | None, val_index: str | None, epochs: int, lr: float,
+             batch_size: int = 128, seed: int = 0) -> dict:
+    """Quantization-aware fine-tuning of a PTQ checkpoint with the training loop (its progress
+    bars, logs and checkpoints; BN statistics frozen, integer BN maps in the forward pass).
+    Writes the best validation epoch to ``out``."""
+    from addnn.train import load_config, train
+
+    _, data = load_model(ptq_checkpoint)
+    spec = data["model"]
+    overrides = [f"model.arch={spec['arch']}", f"model.num_classes={spec['num_classes']}",
+                 f"model.quant_preset={spec['quant']['preset']}",
+                 f"model.quant_bits={spec['quant']['bits']}", f"data.dataset={dataset}",
+                 f"data.root={data_root}", f"data.batch_size={batch_size}",
+                 "train.recipe=thesis-adam-cosine-low", f"train.epochs={epochs}",
+                 f"train.lr={lr}", f"train.init={ptq_checkpoint}", "train.freeze_bn=true",
+                 "train.freeze_quant_scales=true",
+                 f"train.out={run_dir}", f"train.seed={seed}"]
+    if train_index:
+        overrides.append(f"data.train_index={train_index}")
+    if val_index:
+        overrides.append(f"data.val={val_index}")
+    metrics = train(load_config(None, overrides))
+    model, best = load_model(run_dir / "best.pt")
+    save_model(out, model, spec, data=data.get("data", {}),
+               source=data.get("source", "") + f"; fine-tuned {epochs} epochs at lr {lr}",
+               calibration=data.get("calibration"), finetune={
+                   "epochs": epochs, "lr": lr, "train_index": train_index,
+                   "best_epoch": best["train_state"]["epoch"],
+                   "best_val_acc": best["train_state"]["best_val_acc"]})
+    return metrics
+
+
 def calibration_subset(dataset: ImageDataset, count: int, seed: int = 0) -> ImageDataset:
     if count >= len(dataset):
         return dataset

@@ -25,6 +25,8 @@ class ModelConfig:
     arch: str = "resnet20"
     kind: str = "adder"
     num_classes: int = 10
+    quant_preset: str | None = None   # quantization-aware: addnn | thesis | thesis-dwbn
+    quant_bits: int = 8
 
 
 @dataclass
@@ -34,6 +36,7 @@ class DataConfig:
     download: bool = False            # fetch CIFAR into root when it is missing
     val: str | None = None            # index file; default: the last 5,000 training images
     train_split: str = "train"
+    train_index: str | None = None    # index file: train on exactly these training images
     val_split: str = "val"
     batch_size: int | None = None     # None: the recipe's
     eval_batch_size: int = 256
@@ -57,6 +60,8 @@ class TrainConfig:
     plot: bool = True
     tensorboard: bool = True
     device: str = "cpu"
+    freeze_bn: bool = False           # keep BN statistics fixed (fine-tuning quantized models)
+    freeze_quant_scales: bool = False  # keep calibrated quantizer scales fixed
 
 
 @dataclass

@@ -36,7 +36,11 @@ from addnn.train.recipes import build_optimizer, build_scheduler, get_recipe
 
 
 def _model_spec(cfg: Config) -> dict:
-    return {"arch": cfg.model.arch, "kind": cfg.model.kind, "num_classes": cfg.model.num_classes}
+    spec = {"arch": cfg.model.arch, "kind": cfg.model.kind,
+            "num_classes": cfg.model.num_classes}
+    if cfg.model.quant_preset:
+        spec["quant"] = {"preset": cfg.model.quant_preset, "bits": cfg.model.quant_bits}
+    return spec
 
 
 def _save(path: Path, model, cfg: Config, epoch: int, optimizer, scheduler, best: float,
@@ -53,8 +57,12 @@ def _save(path: Path, model, cfg: Config, epoch: int, optimizer, scheduler, best
 
 
 def _train_epoch(model, loader, optimizer, scheduler, step_per_batch: bool, device,
-                 max_steps: int | None, info: Dist, desc: str) -> dict:
+                 max_steps: int | None, info: Dist, desc: str, freeze_bn: bool) -> dict:
     model.train()
+    if freeze_bn:
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.eval()
     loss_sum = correct = seen = 0.0
     start = time.perf_counter()
     steps = len(loader) if max_steps is None else min(max_steps, len(loader))
@@ -115,7 +123,11 @@ def train(cfg: Config, resume: bool = False) -> dict:
         load_dataset(cfg.data.dataset, split=cfg.data.train_split, download=True, **common)
     if info.enabled:
         torch.distributed.barrier()
-    train_set = load_dataset(cfg.data.dataset, split=cfg.data.train_split, **common)
+    if cfg.data.train_index:      # exactly the listed training images (read as a "val" list)
+        train_set = load_dataset(cfg.data.dataset, split="val",
+                                 **dict(common, val=cfg.data.train_index))
+    else:
+        train_set = load_dataset(cfg.data.dataset, split=cfg.data.train_split, **common)
     val_set = load_dataset(cfg.data.dataset, split=cfg.data.val_split, **common)
     if train_set.num_classes != cfg.model.num_classes:
         raise AddnnError(f"{train_set.name} has {train_set.num_classes} classes but "
@@ -126,7 +138,13 @@ def train(cfg: Config, resume: bool = False) -> dict:
     if len(loader) == 0:
         raise AddnnError(f"{train_set.name}: {len(train_set)} images make no full batch of "
                          f"{recipe.batch_size}")
-    optimizer = build_optimizer(recipe, model.parameters())
+    if cfg.train.freeze_quant_scales:
+        # A learned log2 scale rounds to a new exponent after enough small steps: the
+        # activation range then doubles or halves at once. Fine-tuning keeps calibration's.
+        for name, param in model.named_parameters():
+            if "scaling_impl" in name:
+                param.requires_grad_(False)
+    optimizer = build_optimizer(recipe, [p for p in model.parameters() if p.requires_grad])
     scheduler = build_scheduler(recipe, optimizer)
 
     start_epoch, best = 0, -1.0
@@ -154,7 +172,8 @@ def train(cfg: Config, resume: bool = False) -> dict:
             row.update(_train_epoch(net, loader, optimizer, scheduler,
                                     recipe.steps_per == "batch", device,
                                     cfg.train.max_steps_per_epoch, info,
-                                    f"epoch {epoch + 1}/{recipe.epochs}"))
+                                    f"epoch {epoch + 1}/{recipe.epochs}",
+                                    cfg.train.freeze_bn))
             sync_buffers(model, info)
             if (epoch + 1) % cfg.train.eval_every == 0 or epoch + 1 == recipe.epochs:
                 val = evaluate(model, val_set, cfg.data.eval_batch_size, device, info)

@@ -1,0 +1,77 @@
+"""Quantization-aware fine-tuning of PTQ models of the released ResNet-20.
+
+Fine-tuning data: the 4,068 exact-pixel images of data_batch_1..4 (CIFAR-10 approximate copy),
+with augmentation; validation and the reported figure: val-exact (1,017 images, training images
+of the released model). Each case: PTQ as in quant_ptq.py, then E epochs of the training loop
+(Adam, cosine from LR, BN statistics frozen, integer BN maps for `addnn`), best epoch kept.
+
+    python benchmarks/quant_qat.py [--epochs E] [--lr LR] [--cases addnn:4,addnn:8,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from common import write_result
+
+from addnn.checkpoint import load_model, save_model
+from addnn.data import load_cifar
+from addnn.models import load_official
+from addnn.quant.pipeline import calibration_subset, finetune, quant_spec, quantize_model
+from addnn.train import evaluate
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path,
+                        default=SHARED / "models" / "ResNet20-AdderNet.pth")
+    parser.add_argument("--data", type=Path, default=SHARED / "data" / "cifar-10-batches-py")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--cases", default="addnn:8,addnn:6,addnn:4,thesis:8")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="qat_"))
+    try:
+        model = load_official(args.checkpoint).eval()
+        full = load_cifar(args.data, "cifar10", "trainval")
+        exact = np.flatnonzero(np.load(args.data / "exact_train_mask.npy"))
+        np.savetxt(work / "train.txt", exact[exact < 40000], fmt="%d")
+        np.savetxt(work / "val.txt", np.arange(40000, 41017), fmt="%d")
+        calib = calibration_subset(full.subset(exact[exact < 40000]), 1024)
+        val = full.subset(np.arange(40000, 41017), "val-exact")
+        rows = []
+        for case in args.cases.split(","):
+            preset, bits = case.split(":")
+            q, _ = quantize_model(model, preset, int(bits), calib)
+            ptq_top1 = evaluate(q, val, progress=False)["top1"]
+            ptq = work / f"{preset}{bits}.ptq.pt"
+            save_model(ptq, q, quant_spec(q, "resnet20"))
+            out = work / f"{preset}{bits}.pt"
+            finetune(ptq, out, work / f"{preset}{bits}.run", str(args.data), "cifar10",
+                     str(work / "train.txt"), str(work / "val.txt"), args.epochs, args.lr)
+            tuned, meta = load_model(out)
+            top1 = evaluate(tuned, val, progress=False)["top1"]
+            rows.append({"preset": preset, "bits": int(bits), "ptq_top1": ptq_top1,
+                         "finetuned_top1": top1, "epochs": args.epochs, "lr": args.lr,
+                         "best_epoch": meta["finetune"]["best_epoch"]})
+            print(f"{preset} W{bits}A{bits}: PTQ {100 * ptq_top1:.2f}% -> fine-tuned "
+                  f"{100 * top1:.2f}% (best of {args.epochs} epochs: epoch "
+                  f"{meta['finetune']['best_epoch']}) on val-exact")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_result("quant_qat", {
+        "data": "CIFAR-10 approximate copy: fine-tuning on the 4,068 exact-pixel images of "
+                "data_batch_1..4; validation = val-exact, 1,017 images (training images of "
+                "the released model)", "rows": rows})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
