@@ -12,6 +12,14 @@ from pathlib import Path
 import torch
 
 RESULTS = Path(__file__).parent / "results"
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
+
+
+def add_shared_inputs(parser) -> None:
+    """--checkpoint and --data, defaulting to the team's shared checkpoint and CIFAR-10 copy."""
+    parser.add_argument("--checkpoint", type=Path,
+                        default=SHARED / "models" / "ResNet20-AdderNet.pth")
+    parser.add_argument("--data", type=Path, default=SHARED / "data" / "cifar-10-batches-py")
 
 
 def machine() -> dict:

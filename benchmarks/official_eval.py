@@ -11,24 +11,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
-from common import write_result
+from common import add_shared_inputs, write_result
 
 from addnn.data import load_cifar
 from addnn.errors import AddnnError
 from addnn.models import load_official
 from addnn.train import evaluate
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path,
-                        default=SHARED / "models" / "ResNet20-AdderNet.pth")
-    parser.add_argument("--data", type=Path, default=SHARED / "data" / "cifar-10-batches-py")
+    add_shared_inputs(parser)
     args = parser.parse_args(argv)
     try:
         model = load_official(args.checkpoint)

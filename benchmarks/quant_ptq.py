@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import write_result
+from common import add_shared_inputs, write_result
 
 from addnn.data import load_cifar
 from addnn.errors import AddnnError
@@ -32,9 +32,7 @@ CASES = [("thesis", 8, False), ("thesis", 8, True), ("thesis-dwbn", 8, False),
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path,
-                        default=SHARED / "models" / "ResNet20-AdderNet.pth")
-    parser.add_argument("--data", type=Path, default=SHARED / "data" / "cifar-10-batches-py")
+    add_shared_inputs(parser)
     parser.add_argument("--calib-images", type=int, default=1024)
     args = parser.parse_args(argv)
     try:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import write_result
+from common import add_shared_inputs, write_result
 
 from addnn.checkpoint import load_model, save_model
 from addnn.data import load_cifar
@@ -25,14 +25,10 @@ from addnn.models import load_official
 from addnn.quant.pipeline import calibration_subset, finetune, quant_spec, quantize_model
 from addnn.train import evaluate
 
-SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path,
-                        default=SHARED / "models" / "ResNet20-AdderNet.pth")
-    parser.add_argument("--data", type=Path, default=SHARED / "data" / "cifar-10-batches-py")
+    add_shared_inputs(parser)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--cases", default="addnn:8,addnn:6,addnn:4,thesis:8")

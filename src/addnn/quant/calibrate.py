@@ -40,18 +40,22 @@ def _adder_pairs(model: QuantCifarResNet):
 
 
 @torch.no_grad()
-def input_scales(model: nn.Module, x: torch.Tensor) -> dict[nn.Module, torch.Tensor]:
-    scales, hooks = {}, []
-    for m in model.modules():
-        if isinstance(m, QuantAdder2d):
-            hooks.append(m.register_forward_pre_hook(
-                lambda mod, args: scales.__setitem__(mod, (args[0].scale, args[0].bit_width))))
+def run_hooked(model: nn.Module, x: torch.Tensor, hooks: list) -> None:
+    """One eval-mode forward pass with the given hook handles, removed afterwards."""
     try:
         model.eval()
         model(x)
     finally:
         for h in hooks:
             h.remove()
+
+
+def input_scales(model: nn.Module, x: torch.Tensor) -> dict[nn.Module, tuple]:
+    """(scale, bit width) of the quantized input of every QuantAdder2d."""
+    scales = {}
+    run_hooked(model, x, [m.register_forward_pre_hook(
+        lambda mod, args: scales.__setitem__(mod, (args[0].scale, args[0].bit_width)))
+        for m in model.modules() if isinstance(m, QuantAdder2d)])
     return scales
 
 

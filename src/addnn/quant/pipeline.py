@@ -14,7 +14,7 @@ from addnn.checkpoint import load_model, save_model
 from addnn.data import ImageDataset
 from addnn.errors import AddnnError
 from addnn.numeric import exponent_of
-from addnn.quant.calibrate import calibrate, clamp_adder_weights, reestimate_bn
+from addnn.quant.calibrate import calibrate, clamp_adder_weights, reestimate_bn, run_hooked
 from addnn.quant.presets import get_preset
 from addnn.quant.resnet import QuantCifarResNet, from_float
 
@@ -40,12 +40,7 @@ def scale_exponents(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
     for name, m in model.named_modules():
         if name and any(isinstance(m, t) for t in _QUANT_TYPES()):
             hooks.append(m.register_forward_hook(record(name)))
-    try:
-        model.eval()
-        model(x)
-    finally:
-        for h in hooks:
-            h.remove()
+    run_hooked(model, x, hooks)
     exps = {}
     for name, scale in found.items():
         try:
@@ -105,7 +100,7 @@ def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dat
              batch_size: int = 128, seed: int = 0) -> dict:
     """Quantization-aware fine-tuning of a PTQ checkpoint with the training loop (its progress
     bars, logs and checkpoints; BN statistics frozen, integer BN maps in the forward pass).
-    Writes the best validation epoch to ``out``."""
+    Writes the best validation epoch to ``out``; epoch 0 (the PTQ model itself) counts."""
     from addnn.train import load_config, train
 
     _, data = load_model(ptq_checkpoint)
@@ -122,14 +117,24 @@ def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dat
         overrides.append(f"data.train_index={train_index}")
     if val_index:
         overrides.append(f"data.val={val_index}")
-    metrics = train(load_config(None, overrides))
+    cfg = load_config(None, overrides)
+    metrics = train(cfg)
     model, best = load_model(run_dir / "best.pt")
+    best_epoch, best_acc = best["train_state"]["epoch"], best["train_state"]["best_val_acc"]
+    # Fine-tuning on few images can lose accuracy: keep the PTQ model when it is better.
+    from addnn.data import load_dataset
+    from addnn.train import evaluate
+
+    val = load_dataset(dataset, data_root, "val", val_index)
+    start, _ = load_model(ptq_checkpoint)
+    ptq_acc = evaluate(start, val, progress=False)["top1"]
+    if ptq_acc >= best_acc:
+        model, best_epoch, best_acc = start, 0, ptq_acc
     save_model(out, model, spec, data=data.get("data", {}),
                source=data.get("source", "") + f"; fine-tuned {epochs} epochs at lr {lr}",
                calibration=data.get("calibration"), finetune={
                    "epochs": epochs, "lr": lr, "train_index": train_index,
-                   "best_epoch": best["train_state"]["epoch"],
-                   "best_val_acc": best["train_state"]["best_val_acc"]})
+                   "best_epoch": best_epoch, "best_val_acc": best_acc, "ptq_val_acc": ptq_acc})
     return metrics
 
 
