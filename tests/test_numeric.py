@@ -131,3 +131,16 @@ def test_avgpool_rounds_half_even():
     q[0, 0, 0, 0] = 32          # 32 / 64 = 0.5 -> 0
     q[0, 1, 0, 0] = 96          # 1.5 -> 2
     assert avgpool_int(q, 6).tolist() == [[0, 2]]
+
+
+@given(seed=st.integers(0, 1000), relu=st.booleans())
+def test_torch_evaluation_of_the_map_is_bit_identical(seed, relu):
+    inp, out = IntType(18, True, -3), IntType(8, False, -2)
+    bn = _bn(seed, 6)
+    acc = torch.randint(inp.lo, inp.hi + 1, (2, 6, 4, 4),
+                        generator=torch.Generator().manual_seed(seed))
+    from addnn.numeric import bn_requant_torch
+    fast = bn_requant_torch(acc, inp.exponent, bn, out, relu)
+    ref = bn_requant_reference(acc.transpose(0, 1).numpy(), inp.exponent, bn, out, relu)
+    assert np.array_equal(fast.transpose(0, 1).numpy(), ref)
+    assert torch.equal(fast, bn_requant_map(bn, inp, out, relu)(acc))

@@ -167,6 +167,20 @@ def bn_requant_reference(acc: np.ndarray, exponent: int, bn: BNParams, out: IntT
     return np.clip(q, out.lo, out.hi).astype(np.int64)
 
 
+def bn_requant_torch(acc: torch.Tensor, exponent: int, bn: BNParams, out: IntType,
+                     relu: bool) -> torch.Tensor:
+    """``bn_requant_reference`` on a torch int64 tensor [N, C, ...], operation for operation in
+    float64 (IEEE, so bit-identical): the fast way to evaluate the map in emulation."""
+    shape = (1, bn.channels) + (1,) * (acc.dim() - 2)
+    as_t = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float64)).view(shape)  # noqa: E731
+    v = acc.double() * 2.0 ** exponent
+    y = as_t(bn.gamma) * (v - as_t(bn.mean)) / torch.sqrt(as_t(bn.var) + bn.eps) + as_t(bn.beta)
+    if relu:
+        y = torch.clamp(y, min=0.0)
+    q = torch.round(y / 2.0 ** out.exponent)      # torch.round rounds half to even
+    return q.clamp(out.lo, out.hi).long()
+
+
 @dataclass
 class IntegerMap:
     """A monotone per-channel integer map on inputs in [lo, hi] (BN + requantization).

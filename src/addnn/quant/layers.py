@@ -13,7 +13,14 @@ import torch
 from brevitas.quant_tensor import IntQuantTensor, QuantTensor
 from torch import nn
 
-from addnn.numeric import BNParams, IntegerMap, IntType, bn_requant_map, exponent_of
+from addnn.numeric import (
+    BNParams,
+    IntegerMap,
+    IntType,
+    bn_requant_map,
+    bn_requant_torch,
+    exponent_of,
+)
 
 
 def scale_of(t) -> torch.Tensor | None:
@@ -63,7 +70,12 @@ class BNAct(nn.Module):
         e_in = exponent_of(in_scale.item(), "accumulator scale")
         out_type = self.output_type(ref)
         q_acc = torch.round(acc.detach().double() / 2.0 ** e_in).long()
-        q = self.integer_map(e_in, out_type)(q_acc)
+        acc_type = self.acc_type_fn(e_in)
+        if not acc_type.contains(q_acc):
+            raise ValueError(f"accumulator outside its worst-case type {acc_type}")
+        # The map in its float64 definition; the hardware's table/thresholds form of it
+        # (``integer_map``) is built from the same function and tested equal on every input.
+        q = bn_requant_torch(q_acc, e_in, BNParams.from_module(self.bn), out_type, self.relu)
         value = q.to(acc.dtype) * ref.scale
         if self.training:   # straight-through: integer forward, float-path gradient
             value = ref.value + (value - ref.value).detach()

@@ -18,8 +18,10 @@ from brevitas.quant import (
     Int8WeightPerTensorFixedPoint,
     Uint8ActPerTensorFixedPoint,
 )
-from brevitas.quant.fixed_point import (Int8WeightPerChannelFixedPoint,
-                                        Uint8ActPerTensorFixedPointMSE)
+from brevitas.quant.fixed_point import (
+    Int8WeightPerChannelFixedPoint,
+    Uint8ActPerTensorFixedPointMSE,
+)
 
 from addnn.errors import AddnnError
 
