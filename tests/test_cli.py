@@ -66,3 +66,18 @@ def test_help_lists_commands(capsys):
     out = capsys.readouterr().out
     for command in ("train", "eval", "import-official", "plot", "info"):
         assert command in out
+
+
+def test_quantize_command_end_to_end(tmp_path, capsys):
+    """PTQ of the shipped float model on the shipped samples, then eval of the result."""
+    out = tmp_path / "q.pt"
+    assert main(["quantize", str(MODEL), "--preset", "addnn", "--bits", "6", "--calib-data",
+                 str(SAMPLES), "--calib-images", "64", "-o", str(out)]) == 0
+    assert "all power-of-two scales" in capsys.readouterr().out
+    assert main(["eval", str(out), "--data", str(SAMPLES)]) == 0
+    text = capsys.readouterr().out
+    top1 = float(text.split("top-1 ")[1].split("%")[0])
+    assert top1 >= 90.0                # W6 PTQ keeps the float model's answers on its samples
+    assert main(["quantize", str(out), "--calib-data", str(SAMPLES), "-o",
+                 str(tmp_path / "again.pt")]) == 2          # already quantized
+    assert not (tmp_path / "again.pt").exists()
