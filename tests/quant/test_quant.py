@@ -241,3 +241,17 @@ def test_finetune_runs_the_training_loop(tmp_path):
     means_after = [m.running_mean for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     assert all(torch.equal(a, b) for a, b in zip(means_before, means_after))   # frozen BN
     assert (tmp_path / "run" / "metrics.csv").exists()
+
+
+def test_hardware_form_of_a_layer_map_equals_its_emulation():
+    """BNAct.integer_map (what the hardware stores) gives what the emulation computes."""
+    model, _ = load_model(ROOT / "assets" / "models" / "resnet20_adder_addnn_w8.pt")
+    layer = model.layer2[0].bn1
+    e_in, out_type = -4, IntType(8, False, -3)
+    m = layer.integer_map(e_in, out_type)
+    assert m.kind == "thresholds"
+    acc = torch.randint(m.input_type.lo, 1, (2, 32, 4, 4),
+                        generator=torch.Generator().manual_seed(0))
+    from addnn.numeric import bn_requant_torch
+    assert torch.equal(m(acc), bn_requant_torch(acc, e_in, BNParams.from_module(layer.bn),
+                                                out_type, True))

@@ -9,7 +9,6 @@ from torch import nn
 from tqdm import tqdm
 
 from addnn.nn.quant_adder import QuantAdder2d
-from addnn.quant.layers import BNAct
 from addnn.quant.resnet import AddnnBlock, QuantCifarResNet
 
 
@@ -93,6 +92,3 @@ def reestimate_bn(model: nn.Module, images: torch.Tensor, batch_size: int = 128)
     for b, m in zip(bns, saved):
         b.momentum = m
     model.eval()
-    for m in model.modules():
-        if isinstance(m, BNAct):
-            m.clear_cache()

@@ -41,21 +41,15 @@ class BNAct(nn.Module):
         self.bn, self.act, self.relu = bn, act, relu
         self.acc_type_fn = acc_type_fn
         self.integer = False
-        self._cache: dict = {}
 
     def float_path(self, acc: torch.Tensor):
         y = self.bn(acc)
         return self.act(torch.relu(y) if self.relu else y)
 
     def integer_map(self, in_exponent: int, out: IntType) -> IntegerMap:
-        key = (in_exponent, out)
-        if self.training:         # BN parameters move every step: rebuild (a few ms)
-            self._cache.clear()
-        if key not in self._cache:
-            acc_type = self.acc_type_fn(in_exponent)
-            self._cache[key] = bn_requant_map(BNParams.from_module(self.bn), acc_type, out,
-                                              self.relu)
-        return self._cache[key]
+        """This layer's map in the hardware's form (table or thresholds on the accumulator)."""
+        return bn_requant_map(BNParams.from_module(self.bn), self.acc_type_fn(in_exponent), out,
+                              self.relu)
 
     def output_type(self, reference: QuantTensor) -> IntType:
         return IntType(int(reference.bit_width.item()), bool(reference.signed),
@@ -73,17 +67,14 @@ class BNAct(nn.Module):
         acc_type = self.acc_type_fn(e_in)
         if not acc_type.contains(q_acc):
             raise ValueError(f"accumulator outside its worst-case type {acc_type}")
-        # The map in its float64 definition; the hardware's table/thresholds form of it
-        # (``integer_map``) is built from the same function and tested equal on every input.
+        # The map in its float64 definition; its hardware form (``integer_map``) is built
+        # from the same function and tested equal to it on every input.
         q = bn_requant_torch(q_acc, e_in, BNParams.from_module(self.bn), out_type, self.relu)
         value = q.to(acc.dtype) * ref.scale
         if self.training:   # straight-through: integer forward, float-path gradient
             value = ref.value + (value - ref.value).detach()
         return IntQuantTensor(value, ref.scale, ref.zero_point, ref.bit_width, ref.signed_t,
                               self.training)
-
-    def clear_cache(self) -> None:
-        self._cache.clear()
 
 
 class AvgPoolToGrid(nn.Module):

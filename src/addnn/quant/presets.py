@@ -39,9 +39,6 @@ class Preset:
     residual_bits: int = 8                                # width of the residual quantizer
     logit_bits: int = 16                                  # addnn: integer logits
 
-    def bit_kwargs(self, prefix: str = "") -> dict:
-        return {f"{prefix}bit_width": self.bits}
-
 
 PRESETS = ("thesis", "thesis-dwbn", "addnn")
 

@@ -163,7 +163,6 @@ class QuantCifarResNet(nn.Module):
         for m in self.modules():
             if isinstance(m, BNAct):
                 m.integer = enabled
-                m.clear_cache()
 
 
 def bn_to_depthwise(bn: nn.BatchNorm2d, conv: nn.Conv2d) -> None:
