@@ -50,6 +50,18 @@ class BasicBlock(nn.Module):
         return self.relu(out + identity)
 
 
+def add_stages(net: nn.Module, blocks: int, make_block) -> None:
+    """``layer1..3`` of a CIFAR ResNet: 16, 32 and 64 channels, the first block of stages 2
+    and 3 with stride 2. ``make_block(cin, cout, stride)`` builds one block."""
+    cin = 16
+    for stage, (width, stride) in enumerate(((16, 1), (32, 2), (64, 2)), start=1):
+        layers = []
+        for b in range(blocks):
+            layers.append(make_block(cin, width, stride if b == 0 else 1))
+            cin = width
+        setattr(net, f"layer{stage}", nn.Sequential(*layers))
+
+
 class CifarResNet(nn.Module):
     def __init__(self, depth: int, kind: Kind = "adder", num_classes: int = 10):
         super().__init__()
@@ -62,13 +74,7 @@ class CifarResNet(nn.Module):
         self.conv1 = nn.Conv2d(3, 16, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(16)
         self.relu = nn.ReLU(inplace=True)
-        cin = 16
-        for stage, (width, stride) in enumerate(((16, 1), (32, 2), (64, 2)), start=1):
-            layers = []
-            for b in range(blocks):
-                layers.append(BasicBlock(kind, cin, width, stride if b == 0 else 1))
-                cin = width
-            setattr(self, f"layer{stage}", nn.Sequential(*layers))
+        add_stages(self, blocks, lambda cin, cout, stride: BasicBlock(kind, cin, cout, stride))
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Conv2d(64, num_classes, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(num_classes)

@@ -7,16 +7,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from brevitas.nn import QuantConv2d, QuantIdentity, QuantReLU
 from brevitas.quant_tensor import QuantTensor
 from torch import nn
 
 from addnn.checkpoint import load_model, save_model
 from addnn.data import ImageDataset
 from addnn.errors import AddnnError
+from addnn.nn.quant_adder import QuantAdder2d
 from addnn.numeric import exponent_of
 from addnn.quant.calibrate import calibrate, clamp_adder_weights, reestimate_bn, run_hooked
 from addnn.quant.presets import get_preset
 from addnn.quant.resnet import QuantCifarResNet, from_float
+
+_QUANT_TYPES = (QuantConv2d, QuantIdentity, QuantReLU, QuantAdder2d)
 
 
 @dataclass
@@ -38,7 +42,7 @@ def scale_exponents(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
         return hook
 
     for name, m in model.named_modules():
-        if name and any(isinstance(m, t) for t in _QUANT_TYPES()):
+        if name and isinstance(m, _QUANT_TYPES):
             hooks.append(m.register_forward_hook(record(name)))
     run_hooked(model, x, hooks)
     exps = {}
@@ -48,13 +52,6 @@ def scale_exponents(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
         except ValueError as err:
             raise AddnnError(str(err)) from None
     return exps
-
-
-def _QUANT_TYPES():
-    from brevitas.nn import QuantConv2d, QuantIdentity, QuantReLU
-
-    from addnn.nn.quant_adder import QuantAdder2d
-    return (QuantConv2d, QuantIdentity, QuantReLU, QuantAdder2d)
 
 
 def quantize_model(model: nn.Module, preset: str, bits: int, calib: ImageDataset,
@@ -77,9 +74,8 @@ def quantize_model(model: nn.Module, preset: str, bits: int, calib: ImageDataset
 
 
 def quant_spec(q: QuantCifarResNet, arch: str) -> dict:
-    return {"arch": arch, "kind": "adder", "num_classes": q.bn2.num_features if isinstance(
-        q.bn2, nn.BatchNorm2d) else q.fc.out_channels,
-        "quant": {"preset": q.preset.name, "bits": q.preset.bits}}
+    return {"arch": arch, "kind": "adder", "num_classes": q.fc.out_channels,
+            "quant": {"preset": q.preset.name, "bits": q.preset.bits}}
 
 
 def quantize_checkpoint(float_path: Path, out: Path, preset: str, bits: int,

@@ -7,7 +7,7 @@ from brevitas.nn import QuantConv2d, QuantIdentity, QuantReLU
 from torch import nn
 
 from addnn.errors import AddnnError
-from addnn.models.resnet import CifarResNet
+from addnn.models.resnet import CifarResNet, add_stages
 from addnn.nn.adder import Adder2d
 from addnn.nn.quant_adder import QuantAdder2d
 from addnn.numeric import IntType, adder_acc_type
@@ -126,13 +126,7 @@ class QuantCifarResNet(nn.Module):
             self.relu = QuantReLU(act_quant=p.act_unsigned, input_quant=p.act_unsigned,
                                   bit_width=p.bits, input_bit_width=p.bits,
                                   return_quant_tensor=True)
-        cin = 16
-        for stage, (width, stride) in enumerate(((16, 1), (32, 2), (64, 2)), start=1):
-            layers = []
-            for i in range(blocks):
-                layers.append(block_cls(p, cin, width, stride if i == 0 else 1))
-                cin = width
-            setattr(self, f"layer{stage}", nn.Sequential(*layers))
+        add_stages(self, blocks, lambda cin, cout, stride: block_cls(p, cin, cout, stride))
         if p.bn == "integer":
             self.avgpool = AvgPoolToGrid()
             self.fc = QuantConv2d(64, num_classes, 1, bias=False, weight_quant=p.conv_weight,

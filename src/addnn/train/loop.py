@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from addnn.checkpoint import FORMAT, VERSION, atomic_save, load_model, read_checkpoint
+from addnn.checkpoint import load_model, read_checkpoint, save_model
 from addnn.data import BatchLoader, load_dataset
 from addnn.errors import AddnnError
 from addnn.models import build_model
@@ -45,15 +45,12 @@ def _model_spec(cfg: Config) -> dict:
 
 def _save(path: Path, model, cfg: Config, epoch: int, optimizer, scheduler, best: float,
           metrics: dict) -> None:
-    atomic_save({
-        "format": FORMAT, "version": VERSION, "model": _model_spec(cfg),
-        "state_dict": model.state_dict(), "data": {"dataset": cfg.data.dataset},
-        "metrics": metrics,
-        "train_state": {"epoch": epoch, "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict() if scheduler else None,
-                        "best_val_acc": best, "torch_rng": torch.get_rng_state(),
-                        "config": cfg.to_dict()},
-    }, path)
+    save_model(path, model, _model_spec(cfg), data={"dataset": cfg.data.dataset},
+               metrics=metrics,
+               train_state={"epoch": epoch, "optimizer": optimizer.state_dict(),
+                            "scheduler": scheduler.state_dict() if scheduler else None,
+                            "best_val_acc": best, "torch_rng": torch.get_rng_state(),
+                            "config": cfg.to_dict()})
 
 
 def _train_epoch(model, loader, optimizer, scheduler, step_per_batch: bool, device,
