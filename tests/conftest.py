@@ -1,5 +1,6 @@
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # CI runs on 2 cores: keep property tests bounded and deterministic there.
@@ -8,3 +9,26 @@ settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True
 settings.register_profile("dev", max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture
+def calibrated_float_resnet20():
+    """A factory: random-weight float AdderNet ResNet-20 whose BN statistics match ``data``
+    (with the initial statistics every activation is zero and calibration has nothing to
+    measure)."""
+    import torch
+    from torch import nn
+
+    from addnn.models import resnet20
+
+    def make(data):
+        torch.manual_seed(5)
+        model = resnet20("adder")
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.momentum = None
+        with torch.no_grad():
+            model.train()(data.normalize(data.images))
+        return model.eval()
+
+    return make

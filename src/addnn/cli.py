@@ -126,6 +126,58 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a checkpoint to QONNX (or QCDQ ONNX) with one Adder2d node per adder layer."""
+    import time
+
+    from addnn.checkpoint import load_model
+    from addnn.export import count_ops, export_model
+
+    model, _ = load_model(args.checkpoint)
+    start = time.perf_counter()
+    graph = export_model(model, args.output, args.format)
+    ops = ", ".join(f"{n} {op}" for op, n in sorted(count_ops(graph).items()))
+    print(f"wrote {args.output} ({args.format}) in {time.perf_counter() - start:.1f} s: {ops}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Run the graph with qonnx's executor (and the checkpoint's PyTorch model) and compare."""
+    from addnn.data import load_dataset
+    from addnn.export import load_graph
+    from addnn.verify import print_report, verify
+
+    graph = load_graph(args.model)
+    model = data = None
+    if args.checkpoint:
+        from addnn.checkpoint import load_model
+
+        model, data = load_model(args.checkpoint)
+    name = args.dataset or (_dataset_for(data, args) if data else "cifar10")
+    dataset = load_dataset(name, args.data, args.split, args.val)
+    if args.images:
+        dataset = dataset.subset(range(min(args.images, len(dataset))))
+    report = verify(args.model, graph, dataset, model, args.checkpoint, args.batch_size)
+    print_report(report)
+    if args.json:
+        from addnn.verify import write_report
+
+        write_report(report, args.json)
+    worst = min((c["argmax_agreement"] for c in report["comparisons"]), default=1.0)
+    if 100 * worst < args.min_agreement:
+        print(f"FAIL: argmax agreement {100 * worst:.2f}% < {args.min_agreement}%")
+        return 1
+    return 0
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    """Serve the graph with Netron on 127.0.0.1 until interrupted."""
+    from addnn.export.view import serve
+
+    serve(args.model, args.port, block=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="addnn", description="AdderNet from PyTorch to FPGA: train, quantize, export, "
@@ -176,6 +228,31 @@ def build_parser() -> argparse.ArgumentParser:
     qz.add_argument("--val-index", help="validation index file for fine-tuning (default: the "
                                         "last 5,000 training images)")
     qz.set_defaults(func=cmd_quantize)
+
+    ex = sub.add_parser("export", help="export a checkpoint to QONNX with Adder2d nodes")
+    ex.add_argument("checkpoint", type=Path)
+    ex.add_argument("-o", "--output", type=Path, required=True)
+    ex.add_argument("--format", default="qonnx", choices=["qonnx", "qcdq"])
+    ex.set_defaults(func=cmd_export)
+
+    vf = sub.add_parser("verify", help="run an exported graph and compare it with PyTorch")
+    vf.add_argument("model", type=Path, help="ONNX graph from `addnn export`")
+    vf.add_argument("--data", required=True, help="dataset directory, or a .npz sample file")
+    vf.add_argument("--checkpoint", type=Path, help="the checkpoint the graph came from")
+    vf.add_argument("--images", type=int, help="use the first N images")
+    vf.add_argument("--split", default="test", choices=["train", "val", "trainval", "test"])
+    vf.add_argument("--val", help="validation index file instead of the last 5,000")
+    vf.add_argument("--dataset", help="dataset name (default: the checkpoint's, or cifar10)")
+    vf.add_argument("--batch-size", type=int, default=64)
+    vf.add_argument("--min-agreement", type=float, default=99.9,
+                    help="exit 1 when argmax agreement (%%) is below this")
+    vf.add_argument("--json", type=Path, help="also write the report as JSON")
+    vf.set_defaults(func=cmd_verify)
+
+    vw = sub.add_parser("view", help="serve an ONNX graph with Netron on 127.0.0.1")
+    vw.add_argument("model", type=Path)
+    vw.add_argument("--port", type=int, default=8080)
+    vw.set_defaults(func=cmd_view)
 
     pl = sub.add_parser("plot", help="plot a run's loss and accuracy curves to PNG")
     pl.add_argument("run", help="run directory or its metrics.csv")

@@ -152,6 +152,14 @@ class BNParams:
     def channels(self) -> int:
         return len(self.gamma)
 
+    def affine_float32(self) -> tuple[np.ndarray, np.ndarray]:
+        """The float32 BN (the reference design's ``realbn``): ``y = v * a + b`` with
+        ``a = gamma / sqrt(var + eps)`` and ``b = beta - mean * a`` computed in float64 and
+        rounded once. Evaluated as two correctly rounded float32 operations (a multiply, then an
+        add, never fused), it gives the same bits in PyTorch, onnxruntime and C++."""
+        a = self.gamma / np.sqrt(self.var + self.eps)
+        return a.astype(np.float32), (self.beta - self.mean * a).astype(np.float32)
+
 
 def bn_requant_reference(acc: np.ndarray, exponent: int, bn: BNParams, out: IntType,
                          relu: bool) -> np.ndarray:

@@ -151,20 +151,8 @@ def test_integer_bn_emulation_equals_the_contract():
                           expected)
 
 
-def _float_model(data):
-    """A random-weight float ResNet-20 whose BN statistics match ``data``: with the initial
-    statistics every activation is zero and calibration has no range to measure."""
-    torch.manual_seed(5)
-    model = resnet20("adder")
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.momentum = None
-    with torch.no_grad():
-        model.train()(data.normalize(data.images))
-    return model.eval()
-
-
-def test_ptq_on_tiny_model_and_data():
+def test_ptq_on_tiny_model_and_data(calibrated_float_resnet20):
+    _float_model = calibrated_float_resnet20
     data = synthetic("cifar10", n=64)
     model = _float_model(data)
     for preset, bits in (("addnn", 8), ("addnn", 4), ("thesis", 8)):
@@ -181,7 +169,8 @@ def test_ptq_on_tiny_model_and_data():
             assert torch.equal(out / logit_scale, (out / logit_scale).round())  # integer logits
 
 
-def test_non_power_of_two_scale_is_named():
+def test_non_power_of_two_scale_is_named(calibrated_float_resnet20):
+    _float_model = calibrated_float_resnet20
     """A float-scale quantizer slipped into the integer model is caught and named."""
     from brevitas.quant import Uint8ActPerTensorFloat
 
@@ -219,7 +208,8 @@ def test_bad_quant_requests():
     assert isinstance(resnet20("adder").layer1[0].conv1, Adder2d)
 
 
-def test_finetune_runs_the_training_loop(tmp_path):
+def test_finetune_runs_the_training_loop(tmp_path, calibrated_float_resnet20):
+    _float_model = calibrated_float_resnet20
     """QAT on a tiny PTQ checkpoint: the loop runs with integer maps and frozen BN, and the
     best epoch is written as a quantized checkpoint."""
     from addnn.checkpoint import save_model

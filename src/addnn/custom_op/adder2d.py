@@ -34,6 +34,39 @@ def adder2d_np(x: np.ndarray, w: np.ndarray, strides=(1, 1), pads=(0, 0, 0, 0)) 
     return out
 
 
+def _exact_in_float64(x: np.ndarray, w: np.ndarray, window: int) -> bool:
+    """True when every |x - w| and every window sum is exact in float64 however it is
+    computed: all values are integers on one power-of-two grid, small enough that the largest
+    sum stays below 2**52."""
+    if x.dtype != np.float32 or w.dtype != np.float32:
+        return False
+    both = np.concatenate([x.ravel(), w.ravel()])
+    nonzero = np.abs(both[both != 0]).astype(np.float64)
+    if nonzero.size == 0 or not np.isfinite(nonzero).all():
+        return nonzero.size == 0
+    # A float32 value v is an integer multiple of 2**(exponent(v) - 24).
+    grid = np.frexp(nonzero.min())[1] - 24
+    return float(nonzero.max()) * 2.0 ** -grid * 2 * window < 2.0 ** 52
+
+
+def adder2d_fast(x: np.ndarray, w: np.ndarray, strides, pads) -> np.ndarray:
+    """``adder2d_np`` through addnn's C++ kernels in float64 when that is provably exact (see
+    ``_exact_in_float64``), else the reference itself. Same result either way."""
+    top, left, bottom, right = pads
+    square = (strides[0] == strides[1] and top == left == bottom == right
+              and w.shape[2] == w.shape[3])
+    if not (square and _exact_in_float64(x, w, int(np.prod(w.shape[1:])))):
+        return adder2d_np(x, w, strides, pads)
+    import torch
+
+    from addnn.ops import adder2d
+
+    with torch.no_grad():
+        out = adder2d(torch.from_numpy(x.astype(np.float64)),
+                      torch.from_numpy(w.astype(np.float64)), strides[0], top)
+    return out.numpy()
+
+
 class Adder2d(CustomOp):
     def get_nodeattr_types(self):
         return {
@@ -70,8 +103,8 @@ class Adder2d(CustomOp):
 
     def execute_node(self, context, graph):
         node = self.onnx_node
-        out = adder2d_np(context[node.input[0]], context[node.input[1]],
-                         self.get_nodeattr("strides"), self.get_nodeattr("pads"))
+        out = adder2d_fast(context[node.input[0]], context[node.input[1]],
+                           self.get_nodeattr("strides"), self.get_nodeattr("pads"))
         context[node.output[0]] = out.astype(np.float32)
 
     def verify_node(self):

@@ -16,12 +16,12 @@ from __future__ import annotations
 from typing import Optional, Union
 
 import torch
-from brevitas.function.ops_ste import round_ste
 from brevitas.nn.quant_layer import QuantWeightBiasInputOutputLayer as QuantWBIOL
 from brevitas.quant_tensor import QuantTensor
 from torch import Tensor
 
 from addnn.nn.adder import Adder2d
+from addnn.nn.grid import round_to_grid
 from addnn.ops import adder2d
 
 
@@ -66,9 +66,7 @@ class QuantAdder2d(QuantWBIOL, Adder2d):
         Brevitas calibration) leaves the weight in float."""
         if not isinstance(quant_input, QuantTensor):
             return self.weight
-        scale = quant_input.scale.reshape(())
-        top = (2.0 ** quant_input.bit_width.reshape(()) - 1)
-        return round_ste(torch.clamp(self.weight / scale, 0.0, top)) * scale
+        return round_to_grid(self.weight, quant_input.scale, quant_input.bit_width, False)
 
     def quant_weight(self, quant_input=None, *args, **kwargs):
         if self.weight_from_input:

@@ -21,6 +21,7 @@ import torch
 from torch.nn.grad import conv2d_weight
 
 from addnn.ops import sad_cpu, sad_torch
+from addnn.ops.shapes import output_hw
 
 
 def _single(value, name: str) -> int:
@@ -61,7 +62,15 @@ class Adder2dFunction(torch.autograd.Function):
     def forward(ctx, x, weight, stride: int, padding: int, eta):
         ctx.save_for_backward(x, weight)
         ctx.conf = (stride, padding, eta)
-        return _backend(x, weight).forward(x.contiguous(), weight.contiguous(), stride, padding)
+        # ONNX export records this op through ``symbolic``; its body must stay out of the
+        # trace, whose passes trip over the kernel's internal reshapes.
+        state = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)
+        try:
+            return _backend(x, weight).forward(x.contiguous(), weight.contiguous(), stride,
+                                               padding)
+        finally:
+            torch._C._set_tracing_state(state)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -77,6 +86,20 @@ class Adder2dFunction(torch.autograd.Function):
             grad_w = grad_w - weight * grad_out.sum((0, 2, 3)).view(-1, 1, 1, 1)
             grad_w = scale_weight_grad(grad_w, eta)
         return grad_x, grad_w, None, None, None
+
+    @staticmethod
+    def symbolic(g, x, weight, stride: int, padding: int, eta):
+        """TorchScript ONNX export: one ``Adder2d`` node of the ``addnn.custom_op`` domain,
+        with ONNX Conv's attributes."""
+        from torch.onnx import symbolic_helper
+
+        n, _, h, w = symbolic_helper._get_tensor_sizes(x)
+        o, _, k, _ = symbolic_helper._get_tensor_sizes(weight)
+        out = g.op("addnn.custom_op::Adder2d", x, weight, kernel_shape_i=[k, k],
+                   pads_i=[padding] * 4, strides_i=[stride, stride], dilations_i=[1, 1],
+                   group_i=1)
+        out.setType(x.type().with_sizes([n, o, *output_hw(h, w, k, stride, padding)]))
+        return out
 
 
 def adder2d(x: torch.Tensor, weight: torch.Tensor, stride=1, padding=0, eta: float | None = 0.2,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from brevitas.quant_tensor import IntQuantTensor, QuantTensor
 from torch import nn
+from torch.nn import functional as F
 
 from addnn.numeric import (
     BNParams,
@@ -21,6 +22,7 @@ from addnn.numeric import (
     bn_requant_torch,
     exponent_of,
 )
+from addnn.nn.grid import round_to_grid
 
 
 def scale_of(t) -> torch.Tensor | None:
@@ -43,7 +45,14 @@ class BNAct(nn.Module):
         self.integer = False
 
     def float_path(self, acc: torch.Tensor):
-        y = self.bn(acc)
+        if self.training:
+            y = self.bn(acc)        # batch statistics, running averages updated
+        else:
+            # Eval: the float32 affine form the exported graph holds (a Mul and an Add), so
+            # that the graph's executor reproduces this path bit for bit.
+            a, b = BNParams.from_module(self.bn).affine_float32()
+            shape = (1, -1) + (1,) * (acc.dim() - 2)
+            y = acc * torch.from_numpy(a).view(shape) + torch.from_numpy(b).view(shape)
         return self.act(torch.relu(y) if self.relu else y)
 
     def integer_map(self, in_exponent: int, out: IntType) -> IntegerMap:
@@ -84,9 +93,8 @@ class AvgPoolToGrid(nn.Module):
     def forward(self, x):
         if not isinstance(x, QuantTensor):
             return x.mean((2, 3), keepdim=True)
-        value, scale = x.value, x.scale
-        mean = value.mean((2, 3), keepdim=True)
-        q = torch.round(mean / scale)            # torch.round is half-to-even
-        q = mean / scale + (q - mean / scale).detach()
-        return IntQuantTensor(q * scale, scale, x.zero_point, x.bit_width, x.signed_t,
+        # adaptive_avg_pool2d to 1x1 exports as GlobalAveragePool.
+        mean = F.adaptive_avg_pool2d(x.value, 1)
+        value = round_to_grid(mean, x.scale, x.bit_width, bool(x.signed))
+        return IntQuantTensor(value, x.scale, x.zero_point, x.bit_width, x.signed_t,
                               self.training)

@@ -1,0 +1,137 @@
+"""The verification ladder: the same images through the PyTorch model and the exported graph
+(qonnx's executor), compared logit by logit and by prediction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from torch import nn
+from tqdm import tqdm
+
+from addnn.data.dataset import ImageDataset
+from addnn.errors import AddnnError
+from addnn.export.graph import with_batch_size
+from addnn.nn.adder import Adder2d
+
+
+@dataclass
+class Rung:
+    """One way of computing the logits: its name, the logits [N, classes] and the accuracy."""
+
+    name: str
+    logits: np.ndarray
+    labels: np.ndarray = field(repr=False)
+
+    @property
+    def accuracy(self) -> float:
+        return float((self.logits.argmax(1) == self.labels).mean())
+
+
+def compare(reference: Rung, other: Rung) -> dict:
+    """Logit differences of ``other`` against ``reference`` and their argmax agreement."""
+    diff = np.abs(other.logits.astype(np.float64) - reference.logits.astype(np.float64))
+    span = float(reference.logits.max() - reference.logits.min())
+    return {"reference": reference.name, "other": other.name,
+            "max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
+            "logit_range": span, "max_diff_over_range": float(diff.max()) / max(span, 1e-30),
+            "argmax_agreement": float((reference.logits.argmax(1) ==
+                                       other.logits.argmax(1)).mean()),
+            "images": int(reference.logits.shape[0])}
+
+
+def _batches(dataset: ImageDataset, batch: int, desc: str):
+    for start in tqdm(range(0, len(dataset), batch), desc=desc, unit="batch", leave=False):
+        yield dataset.normalize(dataset.images[start:start + batch])
+
+
+def run_graph(graph: ModelWrapper, dataset: ImageDataset, batch: int = 64,
+              name: str = "qonnx") -> Rung:
+    """Logits of the graph on every image, executed by ``qonnx.core.onnx_exec``."""
+    shape = graph.get_tensor_shape(graph.graph.input[0].name)
+    if tuple(shape[1:]) != tuple(dataset.images.shape[1:]):
+        raise AddnnError(f"the graph takes inputs of shape {tuple(shape[1:])}, the images are "
+                         f"{tuple(dataset.images.shape[1:])}")
+    sized: dict[int, ModelWrapper] = {}
+    out = []
+    for x in _batches(dataset, batch, name):
+        n = x.shape[0]
+        if n not in sized:
+            sized[n] = with_batch_size(graph, n)
+        g = sized[n]
+        res = execute_onnx(g, {g.graph.input[0].name: x.numpy()})
+        out.append(np.asarray(res[g.graph.output[0].name]).reshape(n, -1))
+    return Rung(name, np.concatenate(out), dataset.labels.numpy())
+
+
+@torch.no_grad()
+def run_torch(model: nn.Module, dataset: ImageDataset, batch: int = 64,
+              name: str = "torch") -> Rung:
+    model.eval()
+    out = [model(x).numpy() for x in _batches(dataset, batch, name)]
+    return Rung(name, np.concatenate(out), dataset.labels.numpy())
+
+
+def check_weights_match(graph: ModelWrapper, model: nn.Module, source: str) -> None:
+    """Every adder and convolution weight of ``model`` must be an initializer of the graph:
+    a checkpoint of another model is refused before anything runs."""
+    inits: dict[tuple, list[np.ndarray]] = {}
+    for init in graph.graph.initializer:
+        arr = graph.get_initializer(init.name)
+        inits.setdefault(tuple(arr.shape), []).append(arr)
+    for name, m in model.named_modules():
+        if not isinstance(m, (Adder2d, nn.Conv2d)):
+            continue
+        w = m.weight.detach().numpy()
+        if not any(np.array_equal(w, a) for a in inits.get(tuple(w.shape), [])):
+            raise AddnnError(f"{source} does not match the graph: the weight of {name} "
+                             f"{tuple(w.shape)} is not in it")
+
+
+def torch_as_exported(model: nn.Module) -> nn.Module:
+    """The model in the arithmetic of the exported graph (BatchNorm in float, not integer
+    maps)."""
+    if hasattr(model, "set_integer"):
+        model.set_integer(False)
+    return model.eval()
+
+
+def verify(graph_path: str | Path, graph: ModelWrapper, dataset: ImageDataset,
+           model: nn.Module | None = None, checkpoint: str | None = None,
+           batch: int = 64) -> dict:
+    """Run the ladder and return rungs and comparisons as a JSON-ready dict."""
+    rungs = []
+    if model is not None:
+        check_weights_match(graph, model, checkpoint or "the model")
+        rungs.append(run_torch(torch_as_exported(model), dataset, batch, "torch"))
+    rungs.append(run_graph(graph, dataset, batch, "qonnx"))
+    return {"graph": str(graph_path), "dataset": dataset.name, "images": len(dataset),
+            "accuracy": {r.name: r.accuracy for r in rungs},
+            "comparisons": [compare(rungs[0], r) for r in rungs[1:]],
+            "rungs": rungs}
+
+
+def print_report(report: dict) -> None:
+    print(f"{report['graph']} on {report['images']} images of {report['dataset']}")
+    for name, acc in report["accuracy"].items():
+        print(f"  {name:>6}: top-1 {100 * acc:.2f}%")
+    for c in report["comparisons"]:
+        print(f"  {c['other']} vs {c['reference']}: max |dlogit| {c['max_abs_diff']:.3g} "
+              f"({c['max_diff_over_range']:.3g} of the logit range {c['logit_range']:.3g}), "
+              f"mean {c['mean_abs_diff']:.3g}, argmax agreement "
+              f"{100 * c['argmax_agreement']:.2f}%")
+
+
+def write_report(report: dict, path: str | Path) -> None:
+    """The report without the logits, as JSON, written atomically."""
+    import json
+    import os
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({k: v for k, v in report.items() if k != "rungs"}, indent=2))
+    os.replace(tmp, path)
