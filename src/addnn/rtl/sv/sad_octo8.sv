@@ -1,0 +1,47 @@
+// Octo-INT8: eight SAD lanes on one DSP48E2 plus a 5-bit LUT subtractor per odd lane.
+//
+// Each 12-bit SIMD lane j is split as [11:9 | 8 | 7:0]:
+//   [7:0]  lane a = 2j, the whole 8-bit difference xa - wa;
+//   [8]    guard bit, 1 in the minuend and 0 in the subtrahend: it absorbs lane a's borrow,
+//          so after the subtraction P[8] = (xa >= wa) and nothing crosses into [11:9];
+//   [11:9] the low 3 bits of lane b = 2j + 1; the lane's CARRYOUT is their borrow (inverted).
+// The upper 5 bits of lane b are subtracted in LUTs with that borrow after the P register,
+// from operand bits registered alongside it. All eight lanes then use sad_absacc.
+module sad_octo8 #(
+    parameter integer ACC_W = 18,
+    parameter integer SIGNED = 0   // 1: int8 operands (bit 7 flipped: same differences)
+) (
+    input  wire               clk, rst,
+    input  wire               in_valid, in_first, in_last,
+    input  wire [63:0]        x, w,
+    output wire               out_valid,
+    output wire [8*ACC_W-1:0] sad
+);
+    localparam [63:0] FLIP = SIGNED != 0 ? {8{8'h80}} : 64'd0;
+    wire [63:0] xu = x ^ FLIP, wu = w ^ FLIP;
+    wire en, first;
+    sad_ctrl ctrl (.clk(clk), .rst(rst), .in_valid(in_valid), .in_first(in_first),
+                   .in_last(in_last), .en(en), .first(first), .out_valid(out_valid));
+    wire [47:0] z_op, x_op, p;
+    wire [3:0]  co;
+    sad_dsp_sub4 dsp (.clk(clk), .rst(rst), .z(z_op), .x(x_op), .p(p), .co(co));
+    genvar j;
+    generate
+        for (j = 0; j < 4; j = j + 1) begin : pair
+            wire [7:0] xa = xu[16*j +: 8], wa = wu[16*j +: 8];
+            wire [7:0] xb = xu[16*j+8 +: 8], wb = wu[16*j+8 +: 8];
+            assign z_op[j*12 +: 12] = {xb[2:0], 1'b1, xa};
+            assign x_op[j*12 +: 12] = {wb[2:0], 1'b0, wa};
+            reg [4:0] xb_hi, wb_hi;
+            always @(posedge clk)
+                if (rst) begin xb_hi <= 5'd0; wb_hi <= 5'd0; end
+                else begin xb_hi <= xb[7:3]; wb_hi <= wb[7:3]; end
+            // 6-bit result: the upper 5 bits of xb - wb and the sign.
+            wire [5:0] hi = {1'b0, xb_hi} - {1'b0, wb_hi} - {5'd0, ~co[j]};
+            sad_absacc #(.ACC_W(ACC_W)) acc_a (.clk(clk), .rst(rst), .en(en), .first(first),
+                .d({~p[j*12+8], p[j*12 +: 8]}), .acc(sad[(2*j)*ACC_W +: ACC_W]));
+            sad_absacc #(.ACC_W(ACC_W)) acc_b (.clk(clk), .rst(rst), .en(en), .first(first),
+                .d({hi, p[j*12+9 +: 3]}), .acc(sad[(2*j+1)*ACC_W +: ACC_W]));
+        end
+    endgenerate
+endmodule
