@@ -103,11 +103,10 @@ def lut_diff(x, w, signed: bool = False) -> np.ndarray:
 
 
 def quad12_diff(x, w, signed: bool = False) -> np.ndarray:
-    """``sad_quad12``: [..., 4] operands -> [..., 4] differences from the DSP's P and CARRYOUT."""
+    """``sad_quad12``: [..., 4] operands -> [..., 4] differences: P's lanes, 9 bits each."""
     xu, wu = _flip(x, signed), _flip(w, signed)
-    p, co = _dsp_sub4(xu, wu)
-    lanes = [(1 - _bit(co, k)) << 8 | (_lane12(p, k) & 0xFF) for k in range(4)]
-    return _signed9(np.stack(lanes, axis=-1))
+    p, _ = _dsp_sub4(xu, wu)
+    return _signed9(np.stack([_lane12(p, k) for k in range(4)], axis=-1))
 
 
 def octo8_fields(x, w, signed: bool = False):

@@ -57,13 +57,12 @@ inline AluOut dsp_sub4(const unsigned z[4], const unsigned x[4]) {
 
 inline unsigned lane12(uint64_t p, int k) { return unsigned((p >> (12 * k)) & 0xFFFu); }
 
-// sad_quad12: the DSP subtracts; the sign is the lane's inverted CARRYOUT.
+// sad_quad12: the DSP subtracts; the low 9 bits of each P lane are the difference.
 inline void quad12_diff(const uint8_t* x, const uint8_t* w, bool is_signed, int* d) {
     unsigned z[4], s[4];
     for (int k = 0; k < 4; ++k) { z[k] = flip(x[k], is_signed); s[k] = flip(w[k], is_signed); }
     const AluOut r = dsp_sub4(z, s);
-    for (int k = 0; k < 4; ++k)
-        d[k] = signed9(int((((r.carryout >> k) & 1u) ^ 1u) << 8 | (lane12(r.p, k) & 0xFFu)));
+    for (int k = 0; k < 4; ++k) d[k] = signed9(int(lane12(r.p, k)));
 }
 
 // sad_octo8: lane j of the DSP is [11:9] low bits of lane 2j+1 | [8] guard | [7:0] lane 2j;

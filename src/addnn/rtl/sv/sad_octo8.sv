@@ -36,8 +36,9 @@ module sad_octo8 #(
             always @(posedge clk)
                 if (rst) begin xb_hi <= 5'd0; wb_hi <= 5'd0; end
                 else begin xb_hi <= xb[7:3]; wb_hi <= wb[7:3]; end
-            // 6-bit result: the upper 5 bits of xb - wb and the sign.
-            wire [5:0] hi = {1'b0, xb_hi} - {1'b0, wb_hi} - {5'd0, ~co[j]};
+            // 6-bit result: the upper 5 bits of xb - wb and the sign. Written as
+            // xb + ~wb + carry so the DSP's CARRYOUT is the chain's carry-in.
+            wire [5:0] hi = {1'b0, xb_hi} + {1'b1, ~wb_hi} + {5'd0, co[j]};
             sad_absacc #(.ACC_W(ACC_W)) acc_a (.clk(clk), .rst(rst), .en(en), .first(first),
                 .d({~p[j*12+8], p[j*12 +: 8]}), .acc(sad[(2*j)*ACC_W +: ACC_W]));
             sad_absacc #(.ACC_W(ACC_W)) acc_b (.clk(clk), .rst(rst), .en(en), .first(first),

@@ -1,7 +1,7 @@
 // Quad-INT12: four SAD lanes on one DSP48E2 in FOUR12 mode.
 //
-// The DSP forms the four differences x - w (operands zero-extended to 12 bits, so the lane
-// holds d in [-255, 255] and CARRYOUT[j] = x >= w). The LUTs do |d| and the 18-bit
+// The DSP forms the four differences x - w (operands zero-extended to 12 bits, so lane j of P
+// holds d in [-255, 255] sign-extended, and CARRYOUT[j] = x >= w). The LUTs do |d| and the 18-bit
 // accumulation in one carry chain per lane (sad_absacc): a 12-bit lane cannot hold a SAD of
 // 576 terms, and the abs step needs a per-lane choice the shared ALUMODE cannot make.
 module sad_quad12 #(
@@ -26,9 +26,10 @@ module sad_quad12 #(
         for (j = 0; j < 4; j = j + 1) begin : lane
             assign z_op[j*12 +: 12] = {4'd0, x[j*8 +: 8] ^ FLIP};
             assign x_op[j*12 +: 12] = {4'd0, w[j*8 +: 8] ^ FLIP};
-            // The sign is the lane's own carry-out (no borrow <=> d >= 0).
+            // The lane holds d sign-extended to 12 bits, so P[8] is the sign; the lane's
+            // CARRYOUT is its complement and would cost an inverter before the carry-in.
             sad_absacc #(.ACC_W(ACC_W)) u_acc (.clk(clk), .rst(rst), .en(en), .first(first),
-                .d({~co[j], p[j*12 +: 8]}), .acc(sad[j*ACC_W +: ACC_W]));
+                .d(p[j*12 +: 9]), .acc(sad[j*ACC_W +: ACC_W]));
         end
     endgenerate
 endmodule

@@ -57,7 +57,13 @@ module tb_dsp_xcheck;
         fin = $fopen(vec_path, "r");
         fout = $fopen(out_path, "w");
         if (fin == 0 || fout == 0) $fatal(1, "tb_dsp_xcheck: cannot open files");
-        repeat (2) @(negedge clk);
+        // Toggle every input during reset: the DSP48E1 model's combinational "always @*"
+        // registers (the *REG = 0 paths) only start following their inputs after an event.
+        @(negedge clk);
+        {opmode, alumode, cin, a, b, c} = {7'h7f, 4'hf, 1'b1, 30'h3fffffff, 18'h3ffff, {48{1'b1}}};
+        @(negedge clk);
+        {opmode, alumode, cin, a, b, c} = 0;
+        @(negedge clk);
         rst = 1'b0;
         while (!$feof(fin)) begin
             r = $fscanf(fin, "%h %h %h %h %h %h\n", op_v, alu_v, cin_v, a_v, b_v, c_v);
