@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from addnn.errors import AddnnError
+from addnn.machine import describe
 from addnn.rtl.model import Variant
 from addnn.rtl.sim import DESIGN
 
@@ -129,19 +129,6 @@ def derived(results: list[SynthResult]) -> list[dict]:
     return rows
 
 
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform()}
-
-
 def markdown(record: dict) -> str:
     out = [f"# SAD PE on DSP48E2: yosys `synth_xilinx {YOSYS_FLAGS}`", "",
            f"{record['yosys']}; command `{record['command']}`.", "",
@@ -187,7 +174,7 @@ def run_report(sizes=SIZES, out_dir: Path = Path("benchmarks/results"),
         "benchmark": name,
         "command": " ".join(["addnn", *sys.argv[1:]]) if Path(sys.argv[0]).name == "addnn"
         else " ".join(sys.argv),
-        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": describe(),
         "yosys": yosys_version(exe), "yosys_flags": YOSYS_FLAGS,
         "results": [asdict(r) for r in results], "derived": derived(results),
         "notes": ("LUT = LUT1..LUT6 + INV as yosys counts them (no LUT6_2 packing); yosys "
