@@ -31,7 +31,8 @@ inline AluOut simd_alu(uint64_t w, uint64_t x, uint64_t y, uint64_t z, unsigned 
                            + (k == 0 ? (cin & 1u) : 0u);
         uint64_t r = s & mask;
         if (alumode & 2u) r ^= mask;
-        const unsigned co = static_cast<unsigned>((s >> lane_bits) & 1u) ^ (alumode == 3u ? 1u : 0u);
+        const unsigned co =
+            static_cast<unsigned>((s >> lane_bits) & 1u) ^ (alumode == 3u ? 1u : 0u);
         out.p |= r << sh;
         out.carryout |= co << ((k + 1) * lane_bits / 12 - 1);
     }

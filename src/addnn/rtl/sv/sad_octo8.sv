@@ -8,28 +8,21 @@
 // The upper 5 bits of lane b are subtracted in LUTs with that borrow after the P register,
 // from operand bits registered alongside it. All eight lanes then use sad_absacc.
 module sad_octo8 #(
-    parameter integer ACC_W = 18,
-    parameter integer SIGNED = 0   // 1: int8 operands (bit 7 flipped: same differences)
+    parameter integer ACC_W = 18
 ) (
     input  wire               clk, rst,
-    input  wire               in_valid, in_first, in_last,
+    input  wire               en, first,      // from the PE's sad_ctrl
     input  wire [63:0]        x, w,
-    output wire               out_valid,
     output wire [8*ACC_W-1:0] sad
 );
-    localparam [63:0] FLIP = SIGNED != 0 ? {8{8'h80}} : 64'd0;
-    wire [63:0] xu = x ^ FLIP, wu = w ^ FLIP;
-    wire en, first;
-    sad_ctrl ctrl (.clk(clk), .rst(rst), .in_valid(in_valid), .in_first(in_first),
-                   .in_last(in_last), .en(en), .first(first), .out_valid(out_valid));
     wire [47:0] z_op, x_op, p;
     wire [3:0]  co;
     sad_dsp_sub4 dsp (.clk(clk), .rst(rst), .z(z_op), .x(x_op), .p(p), .co(co));
     genvar j;
     generate
         for (j = 0; j < 4; j = j + 1) begin : pair
-            wire [7:0] xa = xu[16*j +: 8], wa = wu[16*j +: 8];
-            wire [7:0] xb = xu[16*j+8 +: 8], wb = wu[16*j+8 +: 8];
+            wire [7:0] xa = x[16*j +: 8], wa = w[16*j +: 8];
+            wire [7:0] xb = x[16*j+8 +: 8], wb = w[16*j+8 +: 8];
             assign z_op[j*12 +: 12] = {xb[2:0], 1'b1, xa};
             assign x_op[j*12 +: 12] = {wb[2:0], 1'b0, wa};
             reg [4:0] xb_hi, wb_hi;
