@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
+
+from addnn.machine import describe
 
 RESULTS = Path(__file__).parent / "results"
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
@@ -23,17 +24,7 @@ def add_shared_inputs(parser) -> None:
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(),
-            "platform": platform.platform()}
+    return {**describe(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
 def write_result(name: str, payload: dict, out: Path | None = None) -> Path:

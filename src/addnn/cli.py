@@ -8,6 +8,7 @@ from pathlib import Path
 
 from addnn import __version__
 from addnn.errors import AddnnError
+from addnn.rtl.cli import register as register_rtl
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -258,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("run", help="run directory or its metrics.csv")
     pl.add_argument("-o", "--output", type=Path)
     pl.set_defaults(func=cmd_plot)
+
+    register_rtl(sub)
     return parser
 
 
