@@ -76,20 +76,31 @@ def run_torch(model: nn.Module, dataset: ImageDataset, batch: int = 64,
     return Rung(name, np.concatenate(out), dataset.labels.numpy())
 
 
+def _weight_forms(m: nn.Module) -> list[np.ndarray]:
+    """The forms a layer's weight can take in a graph: float (QONNX keeps it and quantizes it
+    with a Quant node) and, for a Brevitas layer, the integers QCDQ stores."""
+    forms = [m.weight.detach().numpy()]
+    if hasattr(m, "quant_weight") and not getattr(m, "weight_from_input", False):
+        with torch.no_grad():
+            forms.append(m.quant_weight().int().numpy().astype(np.float32))
+    return forms
+
+
 def check_weights_match(graph: ModelWrapper, model: nn.Module, source: str) -> None:
     """Every adder and convolution weight of ``model`` must be an initializer of the graph:
     a checkpoint of another model is refused before anything runs."""
     inits: dict[tuple, list[np.ndarray]] = {}
     for init in graph.graph.initializer:
         arr = graph.get_initializer(init.name)
-        inits.setdefault(tuple(arr.shape), []).append(arr)
+        inits.setdefault(tuple(arr.shape), []).append(arr.astype(np.float32))
     for name, m in model.named_modules():
         if not isinstance(m, (Adder2d, nn.Conv2d)):
             continue
-        w = m.weight.detach().numpy()
-        if not any(np.array_equal(w, a) for a in inits.get(tuple(w.shape), [])):
+        forms = _weight_forms(m)
+        found = inits.get(tuple(forms[0].shape), [])
+        if not any(np.array_equal(f, a) for f in forms for a in found):
             raise AddnnError(f"{source} does not match the graph: the weight of {name} "
-                             f"{tuple(w.shape)} is not in it")
+                             f"{tuple(forms[0].shape)} is not in it")
 
 
 def torch_as_exported(model: nn.Module) -> nn.Module:
