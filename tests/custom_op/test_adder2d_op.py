@@ -79,3 +79,28 @@ def test_verify_node_reports_unsupported_attributes():
 def test_channel_mismatch_raises():
     with pytest.raises(ValueError, match="channels"):
         adder2d_np(np.zeros((1, 2, 4, 4)), np.zeros((3, 5, 1, 1)))
+
+
+@given(seed=st.integers(0, 10_000), e=st.integers(-12, 4), k=st.sampled_from([1, 3]),
+       s=st.sampled_from([1, 2]), p=st.sampled_from([0, 1]), signed=st.booleans())
+def test_fast_execution_is_the_reference_on_grid_values(seed, e, k, s, p, signed):
+    """Quantized operands (integers at 2**e): the C++ path gives the reference's exact bits."""
+    from addnn.custom_op.adder2d import _exact_in_float64, adder2d_fast
+
+    rng = np.random.default_rng(seed)
+    lo = -128 if signed else 0
+    x = (rng.integers(lo, lo + 256, size=(2, 5, 6, 6)) * 2.0 ** e).astype(np.float32)
+    w = (rng.integers(lo, lo + 256, size=(3, 5, k, k)) * 2.0 ** e).astype(np.float32)
+    assert _exact_in_float64(x, w, 5 * k * k)
+    fast = adder2d_fast(x, w, (s, s), (p,) * 4)
+    assert np.array_equal(fast, adder2d_np(x, w, (s, s), (p,) * 4))
+
+
+def test_fast_execution_falls_back_when_not_provably_exact():
+    from addnn.custom_op.adder2d import _exact_in_float64, adder2d_fast
+
+    x = np.array([1e30, 1e-30], dtype=np.float32).reshape(1, 1, 1, 2)
+    w = np.ones((1, 1, 1, 1), dtype=np.float32)
+    assert not _exact_in_float64(x, w, 1)
+    assert np.array_equal(adder2d_fast(x, w, (1, 1), (0,) * 4), adder2d_np(x, w))
+    assert not _exact_in_float64(x.astype(np.float64), w.astype(np.float64), 1)
