@@ -10,8 +10,9 @@ power-of-two scale ``2**e``: its value is ``q * 2**e``.
   ``acc = -sum |x' - w'|`` over channels and the window; zero padding takes part (a padded
   position contributes ``|w'|``).
 - BatchNorm followed by requantization: a monotone per-channel map from integers to integers,
-  computed offline in float64 and stored as a table (inputs of at most 8 bits) or as thresholds
-  on the accumulator.
+  ``round_half_even((v * a + b) / 2**eo)`` with the float32 constants ``a``, ``b`` of
+  ``BNAffine`` (the same two the exported graph holds), computed offline in float64 and stored
+  as a table (inputs of at most 8 bits) or as thresholds on the accumulator.
 """
 
 from __future__ import annotations
@@ -152,37 +153,63 @@ class BNParams:
     def channels(self) -> int:
         return len(self.gamma)
 
-    def affine_float32(self) -> tuple[np.ndarray, np.ndarray]:
-        """The float32 BN (the reference design's ``realbn``): ``y = v * a + b`` with
-        ``a = gamma / sqrt(var + eps)`` and ``b = beta - mean * a`` computed in float64 and
-        rounded once. Evaluated as two correctly rounded float32 operations (a multiply, then an
-        add, never fused), it gives the same bits in PyTorch, onnxruntime and C++."""
+    def affine(self) -> "BNAffine":
+        """The BN as the per-channel affine map the exported graph holds (see ``BNAffine``)."""
         a = self.gamma / np.sqrt(self.var + self.eps)
-        return a.astype(np.float32), (self.beta - self.mean * a).astype(np.float32)
+        return BNAffine(a.astype(np.float32), (self.beta - self.mean * a).astype(np.float32))
+
+    def affine_float32(self) -> tuple[np.ndarray, np.ndarray]:
+        aff = self.affine()
+        return aff.a, aff.b
 
 
-def bn_requant_reference(acc: np.ndarray, exponent: int, bn: BNParams, out: IntType,
-                         relu: bool) -> np.ndarray:
-    """The map itself, evaluated in float64: acc [C, ...] (integers at 2**exponent) -> out."""
-    c = bn.channels
-    shape = (c,) + (1,) * (acc.ndim - 1)
+@dataclass
+class BNAffine:
+    """Eval-mode BatchNorm as ``y = v * a + b`` with float32 ``a`` [C] and ``b`` [C]:
+    ``a = gamma / sqrt(var + eps)`` and ``b = beta - mean * a``, computed in float64 and
+    rounded to float32 once. These two constants are what the exported graph stores (a Mul and
+    an Add), so every backend derives its BN from the same numbers.
+
+    - The float32 BN (the reference design's ``realbn``) evaluates ``v * a`` then ``+ b`` as two
+      correctly rounded float32 operations: PyTorch, onnxruntime and C++ give the same bits.
+    - The integer map evaluates the same formula in float64, where it is exact enough that only
+      the final rounding to the output grid matters."""
+
+    a: np.ndarray
+    b: np.ndarray
+
+    @property
+    def channels(self) -> int:
+        return len(self.a)
+
+
+def _affine64(bn: "BNParams | BNAffine") -> tuple[np.ndarray, np.ndarray]:
+    aff = bn.affine() if isinstance(bn, BNParams) else bn
+    return aff.a.astype(np.float64), aff.b.astype(np.float64)
+
+
+def bn_requant_reference(acc: np.ndarray, exponent: int, bn: BNParams | BNAffine,
+                         out: IntType, relu: bool) -> np.ndarray:
+    """The map itself, evaluated in float64: acc [C, ...] (integers at 2**exponent) -> out,
+    ``round_half_even((v * a + b) / 2**out.exponent)`` clamped (``BNAffine``)."""
+    a, b = _affine64(bn)
+    shape = (len(a),) + (1,) * (acc.ndim - 1)
     v = acc.astype(np.float64) * 2.0 ** exponent
-    y = (bn.gamma.reshape(shape) * (v - bn.mean.reshape(shape))
-         / np.sqrt(bn.var.reshape(shape) + bn.eps) + bn.beta.reshape(shape))
+    y = v * a.reshape(shape) + b.reshape(shape)
     if relu:
         y = np.maximum(y, 0.0)
     q = np.rint(y / 2.0 ** out.exponent)          # np.rint rounds half to even
     return np.clip(q, out.lo, out.hi).astype(np.int64)
 
 
-def bn_requant_torch(acc: torch.Tensor, exponent: int, bn: BNParams, out: IntType,
+def bn_requant_torch(acc: torch.Tensor, exponent: int, bn: BNParams | BNAffine, out: IntType,
                      relu: bool) -> torch.Tensor:
     """``bn_requant_reference`` on a torch int64 tensor [N, C, ...], operation for operation in
     float64 (IEEE, so bit-identical): the fast way to evaluate the map in emulation."""
-    shape = (1, bn.channels) + (1,) * (acc.dim() - 2)
-    as_t = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float64)).view(shape)  # noqa: E731
+    a, b = _affine64(bn)
+    shape = (1, len(a)) + (1,) * (acc.dim() - 2)
     v = acc.double() * 2.0 ** exponent
-    y = as_t(bn.gamma) * (v - as_t(bn.mean)) / torch.sqrt(as_t(bn.var) + bn.eps) + as_t(bn.beta)
+    y = v * torch.from_numpy(a).view(shape) + torch.from_numpy(b).view(shape)
     if relu:
         y = torch.clamp(y, min=0.0)
     q = torch.round(y / 2.0 ** out.exponent)      # torch.round rounds half to even
@@ -227,7 +254,7 @@ class IntegerMap:
         return out.reshape(c, n, *acc.shape[2:]).transpose(0, 1)
 
 
-def bn_requant_map(bn: BNParams, input_type: IntType, out: IntType,
+def bn_requant_map(bn: BNParams | BNAffine, input_type: IntType, out: IntType,
                    relu: bool = False) -> IntegerMap:
     """Build the exact integer map of BN (+ ReLU) + requantization for inputs of ``input_type``."""
     lo, hi = input_type.lo, input_type.hi
