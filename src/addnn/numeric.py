@@ -247,7 +247,7 @@ class IntegerMap:
             table = torch.from_numpy(self.table)
             out = torch.gather(table, 1, flat - self.input_type.lo)
         else:
-            t = torch.from_numpy(self.thresholds)
+            t = torch.from_numpy(np.ascontiguousarray(self.thresholds))
             count = torch.searchsorted(t, flat.contiguous(), right=True)
             out = (torch.from_numpy(self.start)[:, None]
                    + torch.from_numpy(self.direction)[:, None] * count)

@@ -38,6 +38,9 @@ def _exact_in_float64(x: np.ndarray, w: np.ndarray, window: int) -> bool:
     """True when every |x - w| and every window sum is exact in float64 however it is
     computed: all values are integers on one power-of-two grid, small enough that the largest
     sum stays below 2**52."""
+    if x.dtype.kind in "iu" and w.dtype.kind in "iu":      # the integer graph
+        largest = max(int(np.abs(x).max(initial=0)), int(np.abs(w).max(initial=0)))
+        return float(largest) * 2 * window < 2.0 ** 52
     if x.dtype != np.float32 or w.dtype != np.float32:
         return False
     both = np.concatenate([x.ravel(), w.ravel()])
@@ -51,7 +54,15 @@ def _exact_in_float64(x: np.ndarray, w: np.ndarray, window: int) -> bool:
 
 def adder2d_fast(x: np.ndarray, w: np.ndarray, strides, pads) -> np.ndarray:
     """``adder2d_np`` through addnn's C++ kernels in float64 when that is provably exact (see
-    ``_exact_in_float64``), else the reference itself. Same result either way."""
+    ``_exact_in_float64``), else the reference itself. Same result either way: float32 for
+    float operands, int64 for integer ones (the integer graph)."""
+    integer = x.dtype.kind in "iu" and w.dtype.kind in "iu"
+    if integer:
+        return np.rint(_adder2d_float64(x, w, strides, pads)).astype(np.int64)
+    return _adder2d_float64(x, w, strides, pads).astype(np.float32)
+
+
+def _adder2d_float64(x: np.ndarray, w: np.ndarray, strides, pads) -> np.ndarray:
     top, left, bottom, right = pads
     square = (strides[0] == strides[1] and top == left == bottom == right
               and w.shape[2] == w.shape[3])
@@ -105,7 +116,7 @@ class Adder2d(CustomOp):
         node = self.onnx_node
         out = adder2d_fast(context[node.input[0]], context[node.input[1]],
                            self.get_nodeattr("strides"), self.get_nodeattr("pads"))
-        context[node.output[0]] = out.astype(np.float32)
+        context[node.output[0]] = out
 
     def verify_node(self):
         problems = []
