@@ -30,11 +30,13 @@ demo: setup
 	$(VENV)/bin/addnn eval assets/models/resnet20_adder_official.pt --data assets/samples/cifar10_val_exact_256.npz
 	@echo "== 3. the shipped default: integer-only W8A8 addnn ResNet-20 (integer BN maps) =="
 	$(VENV)/bin/addnn eval assets/models/resnet20_adder_addnn_w8.pt --data assets/samples/cifar10_val_exact_256.npz
-	@echo "== 4. QONNX export of the default (20 Adder2d nodes), checked against PyTorch =="
+	@echo "== 4. QONNX export of the default (20 Adder2d nodes) =="
 	@mkdir -p build
 	$(VENV)/bin/addnn export assets/models/resnet20_adder_addnn_w8.pt -o build/resnet20_addnn_w8.onnx
-	$(VENV)/bin/addnn verify build/resnet20_addnn_w8.onnx --data assets/samples/cifar10_val_exact_256.npz --checkpoint assets/models/resnet20_adder_addnn_w8.pt --min-agreement 100
-	@echo "== 5. SAD lanes packed into DSP48E2 (LUT-only, Quad12, Octo8): yosys synth_xilinx -family xcup =="
+	@echo "== 5. integer graph: lowering, then torch vs QONNX vs integer graph (and its float32-BN mode) =="
+	$(VENV)/bin/addnn lower build/resnet20_addnn_w8.onnx -o build/resnet20_addnn_w8_int.onnx
+	$(VENV)/bin/addnn verify build/resnet20_addnn_w8.onnx --data assets/samples/cifar10_val_exact_256.npz --checkpoint assets/models/resnet20_adder_addnn_w8.pt --float-bn --min-agreement 100
+	@echo "== 6. SAD lanes packed into DSP48E2 (LUT-only, Quad12, Octo8): yosys synth_xilinx -family xcup =="
 	$(VENV)/bin/addnn rtl report --out build/rtl
 
 test: setup

@@ -158,7 +158,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     dataset = load_dataset(name, args.data, args.split, args.val)
     if args.images:
         dataset = dataset.subset(range(min(args.images, len(dataset))))
-    report = verify(args.model, graph, dataset, model, args.checkpoint, args.batch_size)
+    report = verify(args.model, graph, dataset, model, args.checkpoint, args.batch_size,
+                    integer=not args.no_integer, float_bn=args.float_bn)
     print_report(report)
     if args.json:
         from addnn.verify import write_report
@@ -168,6 +169,24 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if 100 * worst < args.min_agreement:
         print(f"FAIL: argmax agreement {100 * worst:.2f}% < {args.min_agreement}%")
         return 1
+    return 0
+
+
+def cmd_lower(args: argparse.Namespace) -> int:
+    """Lower an exported QONNX graph to the integer graph and save it."""
+    import os
+
+    from addnn.export import count_ops, load_graph
+    from addnn.transform import lower_to_integer, output_exponent
+
+    graph = lower_to_integer(load_graph(args.model), args.bn)
+    tmp = args.output.with_name(f".{args.output.name}.tmp")
+    graph.save(str(tmp))
+    os.replace(tmp, args.output)
+    ops = ", ".join(f"{n} {op}" for op, n in sorted(count_ops(graph).items()))
+    out = graph.graph.output[0].name
+    print(f"wrote {args.output} (BN {args.bn}): {ops}; logits "
+          f"{graph.get_tensor_datatype(out).name} at 2**{output_exponent(graph)}")
     return 0
 
 
@@ -248,7 +267,19 @@ def build_parser() -> argparse.ArgumentParser:
     vf.add_argument("--min-agreement", type=float, default=99.9,
                     help="exit 1 when argmax agreement (%%) is below this")
     vf.add_argument("--json", type=Path, help="also write the report as JSON")
+    vf.add_argument("--no-integer", action="store_true",
+                    help="skip the integer graph (torch and QONNX only)")
+    vf.add_argument("--float-bn", action="store_true",
+                    help="also run the integer graph with the reference design's float32 BN")
     vf.set_defaults(func=cmd_verify)
+
+    lw = sub.add_parser("lower", help="lower an exported QONNX graph to the integer graph")
+    lw.add_argument("model", type=Path, help="ONNX graph from `addnn export`")
+    lw.add_argument("-o", "--output", type=Path, required=True)
+    lw.add_argument("--bn", default="integer", choices=["integer", "float32"],
+                    help="BN + requantization as exact integer maps, or the reference "
+                         "design's float32 BN")
+    lw.set_defaults(func=cmd_lower)
 
     vw = sub.add_parser("view", help="serve an ONNX graph with Netron on 127.0.0.1")
     vw.add_argument("model", type=Path)

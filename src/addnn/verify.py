@@ -41,6 +41,8 @@ def compare(reference: Rung, other: Rung) -> dict:
             "logit_range": span, "max_diff_over_range": float(diff.max()) / max(span, 1e-30),
             "argmax_agreement": float((reference.logits.argmax(1) ==
                                        other.logits.argmax(1)).mean()),
+            "identical_logits": float((reference.logits.astype(np.float64) ==
+                                       other.logits.astype(np.float64)).all(1).mean()),
             "images": int(reference.logits.shape[0])}
 
 
@@ -103,38 +105,81 @@ def check_weights_match(graph: ModelWrapper, model: nn.Module, source: str) -> N
                              f"{tuple(forms[0].shape)} is not in it")
 
 
-def torch_as_exported(model: nn.Module) -> nn.Module:
-    """The model in the arithmetic of the exported graph (BatchNorm in float, not integer
-    maps)."""
+def torch_in_mode(model: nn.Module, integer: bool) -> nn.Module:
+    """The model with BN as exported (float32 multiply-add, ``integer=False``) or as the
+    exact integer maps (``integer=True``, the ``addnn`` preset's emulation)."""
     if hasattr(model, "set_integer"):
-        model.set_integer(False)
+        model.set_integer(integer)
     return model.eval()
+
+
+def run_integer_graph(graph: ModelWrapper, dataset: ImageDataset, batch: int = 64,
+                      name: str = "integer") -> Rung:
+    """Logits ``q * 2**e`` of the integer graph (its fast batch path, types checked)."""
+    from addnn.transform import output_exponent, run_integer
+
+    scale = 2.0 ** output_exponent(graph)
+    sized: dict[int, ModelWrapper] = {}
+    out = []
+    for x in _batches(dataset, batch, name):
+        n = x.shape[0]
+        if n not in sized:
+            sized[n] = with_batch_size(graph, n)
+        out.append(run_integer(sized[n], x.numpy()).reshape(n, -1) * scale)
+    return Rung(name, np.concatenate(out), dataset.labels.numpy())
 
 
 def verify(graph_path: str | Path, graph: ModelWrapper, dataset: ImageDataset,
            model: nn.Module | None = None, checkpoint: str | None = None,
-           batch: int = 64) -> dict:
-    """Run the ladder and return rungs and comparisons as a JSON-ready dict."""
-    rungs = []
+           batch: int = 64, integer: bool = True, float_bn: bool = False) -> dict:
+    """Run the ladder and return rungs and comparisons as a JSON-ready dict.
+
+    Rungs: ``torch`` (BN as exported) and ``qonnx``; with ``integer`` the integer graph
+    (``addnn.transform``) against ``torch-int`` (the model's integer-BN emulation); with
+    ``float_bn`` the integer graph with the reference design's float32 BN against ``torch``."""
+    report = {"graph": str(graph_path), "dataset": dataset.name, "images": len(dataset)}
+    rungs, pairs = {}, []
     if model is not None:
         check_weights_match(graph, model, checkpoint or "the model")
-        rungs.append(run_torch(torch_as_exported(model), dataset, batch, "torch"))
-    rungs.append(run_graph(graph, dataset, batch, "qonnx"))
-    return {"graph": str(graph_path), "dataset": dataset.name, "images": len(dataset),
-            "accuracy": {r.name: r.accuracy for r in rungs},
-            "comparisons": [compare(rungs[0], r) for r in rungs[1:]],
-            "rungs": rungs}
+        rungs["torch"] = run_torch(torch_in_mode(model, False), dataset, batch, "torch")
+    rungs["qonnx"] = run_graph(graph, dataset, batch, "qonnx")
+    pairs.append(("torch", "qonnx"))
+    if integer or float_bn:
+        from addnn.transform import lower_to_integer
+
+        try:
+            if integer:
+                rungs["integer"] = run_integer_graph(lower_to_integer(graph), dataset, batch)
+                emulates = model is not None and hasattr(model, "set_integer")
+                if emulates:
+                    rungs["torch-int"] = run_torch(torch_in_mode(model, True), dataset, batch,
+                                                   "torch-int")
+                pairs.append(("torch-int" if emulates else "qonnx", "integer"))
+            if float_bn:
+                rungs["integer-fbn"] = run_integer_graph(lower_to_integer(graph, "float32"),
+                                                         dataset, batch, "integer-fbn")
+                pairs.append(("torch", "integer-fbn"))
+        except AddnnError as err:
+            report["integer_skipped"] = str(err)
+    report["accuracy"] = {name: r.accuracy for name, r in rungs.items()}
+    report["comparisons"] = [compare(rungs[a], rungs[b]) for a, b in pairs
+                             if a in rungs and b in rungs]
+    report["rungs"] = list(rungs.values())
+    return report
 
 
 def print_report(report: dict) -> None:
     print(f"{report['graph']} on {report['images']} images of {report['dataset']}")
     for name, acc in report["accuracy"].items():
-        print(f"  {name:>6}: top-1 {100 * acc:.2f}%")
+        print(f"  {name:>11}: top-1 {100 * acc:.2f}%")
     for c in report["comparisons"]:
         print(f"  {c['other']} vs {c['reference']}: max |dlogit| {c['max_abs_diff']:.3g} "
               f"({c['max_diff_over_range']:.3g} of the logit range {c['logit_range']:.3g}), "
-              f"mean {c['mean_abs_diff']:.3g}, argmax agreement "
+              f"mean {c['mean_abs_diff']:.3g}, identical logits "
+              f"{100 * c['identical_logits']:.2f}%, argmax agreement "
               f"{100 * c['argmax_agreement']:.2f}%")
+    if "integer_skipped" in report:
+        print(f"  integer graph skipped: {report['integer_skipped']}")
 
 
 def write_report(report: dict, path: str | Path) -> None:

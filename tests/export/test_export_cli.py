@@ -30,16 +30,34 @@ def test_shipped_default_exports_and_matches_pytorch_exactly(exported, tmp_path,
     report = tmp_path / "r.json"
     assert main(["verify", str(exported), "--data", str(SAMPLES), "--checkpoint", str(DEFAULT),
                  "--images", "96", "--min-agreement", "100", "--json", str(report)]) == 0
-    (cmp,) = json.loads(report.read_text())["comparisons"]
+    cmp = json.loads(report.read_text())["comparisons"][0]
+    assert (cmp["reference"], cmp["other"]) == ("torch", "qonnx")
     assert cmp["images"] == 96 and cmp["argmax_agreement"] == 1.0
     assert cmp["max_abs_diff"] <= 1e-4 * cmp["logit_range"]
     assert "argmax agreement 100.00%" in capsys.readouterr().out
 
 
+def test_lower_and_verify_all_rungs(exported, tmp_path, capsys):
+    lowered = tmp_path / "int.onnx"
+    assert main(["lower", str(exported), "-o", str(lowered)]) == 0
+    assert "BNRequantMap" in capsys.readouterr().out and lowered.exists()
+    report = tmp_path / "r.json"
+    assert main(["verify", str(exported), "--data", str(SAMPLES), "--checkpoint", str(DEFAULT),
+                 "--images", "64", "--float-bn", "--min-agreement", "100",
+                 "--json", str(report)]) == 0
+    pairs = {(c["reference"], c["other"]): c for c in json.loads(report.read_text())
+             ["comparisons"]}
+    assert set(pairs) == {("torch", "qonnx"), ("torch-int", "integer"), ("torch", "integer-fbn")}
+    assert all(c["identical_logits"] == 1.0 for c in pairs.values())
+    # The lowered graph itself verifies too (it is already integer).
+    assert main(["verify", str(lowered), "--data", str(SAMPLES), "--images", "16"]) == 0
+    assert "integer vs qonnx" in capsys.readouterr().out
+
+
 def test_verify_without_checkpoint_reports_graph_accuracy(exported, capsys):
     assert main(["verify", str(exported), "--data", str(SAMPLES), "--images", "32"]) == 0
     out = capsys.readouterr().out
-    assert "qonnx: top-1" in out and "torch" not in out
+    assert "qonnx: top-1" in out and "integer: top-1" in out and "torch" not in out
 
 
 def test_agreement_below_threshold_exits_1(exported, capsys):

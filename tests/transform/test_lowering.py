@@ -1,0 +1,152 @@
+"""Lowering the exported QONNX graph to the integer graph: exactness against PyTorch, every
+pass on small random nets, checked execution, and refusals."""
+
+import numpy as np
+import pytest
+import torch
+from brevitas.nn import QuantConv2d
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from qonnx.core.onnx_exec import execute_onnx
+from torch import nn
+
+from addnn.errors import AddnnError
+from addnn.export import export_model, with_batch_size
+from addnn.nn import Adder2d
+from addnn.nn.quant_adder import QuantAdder2d
+from addnn.quant.calibrate import calibrate
+from addnn.quant.layers import AvgPoolToGrid, BNAct, scale_of, value_of
+from addnn.quant.presets import get_preset
+from addnn.quant.resnet import AddnnBlock, _act, _adder_acc, _mac_acc
+from addnn.transform import lower_to_integer, output_exponent, run_integer
+from addnn.transform.annotations import exponent
+
+
+class TinyAddnn(nn.Module):
+    """Every layer kind of the ``addnn`` preset: MAC stem, a free-standing adder of any
+    kernel and padding, a residual block (stride, 1x1 downsample), pooling and the fc."""
+
+    def __init__(self, c0, c1, k, pad, stride, bits, stem_k):
+        super().__init__()
+        p = get_preset("addnn", bits)
+        self.input_quant = _act(p.act_signed, 8)
+        self.stem = QuantConv2d(3, c0, stem_k, padding=stem_k // 2, bias=False,
+                                weight_quant=p.conv_weight, return_quant_tensor=True)
+        self.bn0 = BNAct(nn.BatchNorm2d(c0), _act(p.act_unsigned, bits), True,
+                         _mac_acc(3 * stem_k ** 2, 8, 8))
+        self.adder = QuantAdder2d(c0, c0, k, 1, pad, weight_quant="input")
+        self.bn1 = BNAct(nn.BatchNorm2d(c0), _act(p.act_unsigned, bits), True,
+                         _adder_acc(c0 * k * k, bits))
+        self.block = AddnnBlock(p, c0, c1, stride)
+        self.pool = AvgPoolToGrid()
+        self.fc = QuantConv2d(c1, 4, 1, bias=False, weight_quant=p.conv_weight,
+                              return_quant_tensor=True)
+        self.bn2 = BNAct(nn.BatchNorm2d(4), _act(p.act_signed, p.logit_bits), False,
+                         _mac_acc(c1, bits + 1, 8))
+
+    def forward(self, x):
+        x = self.input_quant(x)
+        acc = self.stem(x)
+        x = self.bn0(acc, scale_of(acc))
+        x = self.bn1(self.adder(x), scale_of(x))
+        acc = self.fc(self.pool(self.block(x)))
+        return value_of(self.bn2(acc, scale_of(acc))).flatten(1)
+
+    def set_integer(self, on: bool):
+        for m in self.modules():
+            if isinstance(m, BNAct):
+                m.integer = on
+
+
+def calibrated(model: nn.Module, x: torch.Tensor) -> nn.Module:
+    """BN statistics from the data (cumulative), then calibrated activation ranges."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.momentum = None
+    with torch.no_grad():
+        model.train()(x)
+    calibrate(model.eval(), x)
+    return model
+
+
+def torch_logits(model, x, integer: bool) -> np.ndarray:
+    model.set_integer(integer)
+    with torch.no_grad():
+        return model.eval()(x).numpy()
+
+
+@settings(max_examples=10)
+@given(c0=st.integers(2, 6), c1=st.integers(2, 8), k=st.sampled_from([1, 3]),
+       pad=st.sampled_from([0, 1]), stride=st.sampled_from([1, 2]),
+       bits=st.sampled_from([4, 6, 8]), stem_k=st.sampled_from([1, 3]),
+       size=st.sampled_from([4, 5, 6, 8, 9]), seed=st.integers(0, 1000))
+def test_every_pass_on_small_nets_is_exact(c0, c1, k, pad, stride, bits, stem_k, size, seed,
+                                           tmp_path_factory):
+    after_adder = size - (k - 1) + 2 * pad
+    assume(after_adder >= 1)
+    side = -(-after_adder // stride)
+    assume(side & (side - 1) == 0)                # the pool needs a power-of-two area
+    torch.manual_seed(seed)
+    model = TinyAddnn(c0, c1, k, pad, stride, bits, stem_k)
+    x = torch.randn(12, 3, size, size)
+    calibrated(model, x)
+    graph = export_model(model, tmp_path_factory.mktemp("tiny") / "t.onnx",
+                         shape=(3, size, size))
+    g = with_batch_size(graph, len(x))
+    qonnx_out = execute_onnx(g, {g.graph.input[0].name: x.numpy()})[g.graph.output[0].name]
+    float_ref = torch_logits(model, x, integer=False)
+    assert np.array_equal(qonnx_out, float_ref)
+
+    integer = lower_to_integer(g)
+    scale = 2.0 ** output_exponent(integer)
+    q = run_integer(integer, x.numpy())
+    assert q.dtype == np.int64
+    assert np.array_equal(q * scale, torch_logits(model, x, integer=True))
+    # The slow path (qonnx's executor) gives the same integers as the batch path.
+    assert np.array_equal(run_integer(integer, x.numpy(), fast=False), q)
+    # float32-BN mode: the reference design's arithmetic, equal to the float graph.
+    fbn = lower_to_integer(g, "float32")
+    assert np.array_equal(run_integer(fbn, x.numpy()) * scale, float_ref)
+
+
+def test_lowered_graph_has_only_integer_ops_and_annotations(tmp_path):
+    torch.manual_seed(1)
+    model = TinyAddnn(4, 8, 3, 1, 2, 8, 3)
+    calibrated(model, torch.randn(16, 3, 8, 8))
+    graph = lower_to_integer(export_model(model, tmp_path / "t.onnx", shape=(3, 8, 8)))
+    ops = {n.op_type for n in graph.graph.node}
+    assert ops <= {"QuantizeInput", "MacConv2d", "Adder2d", "BNRequantMap", "Requantize", "Add",
+                   "AvgPoolShift", "Flatten"}
+    for node in graph.graph.node:
+        for t in list(node.output) + [i for i in node.input if graph.get_initializer(i) is not None
+                                      and node.op_type in ("Adder2d", "MacConv2d")]:
+            assert exponent(graph, t) is not None and graph.get_tensor_datatype(t).is_integer()
+    adder = next(n for n in graph.graph.node if n.op_type == "Adder2d")
+    w = graph.get_initializer(adder.input[1])
+    assert w.dtype == np.int64 and graph.get_tensor_datatype(adder.input[1]).name == "UINT8"
+    # Activation-oriented adders: input and weight at one exponent, no alignment shift.
+    assert exponent(graph, adder.input[0]) == exponent(graph, adder.input[1])
+
+
+def test_unlowerable_graph_names_the_node(tmp_path):
+    model = nn.Sequential(Adder2d(3, 4, 3, padding=1), nn.BatchNorm2d(4)).eval()
+    graph = export_model(model, tmp_path / "f.onnx", shape=(3, 6, 6))
+    with pytest.raises(AddnnError, match=r"cannot lower node .*\(Adder2d\)"):
+        lower_to_integer(graph)
+
+
+def test_non_power_of_two_scale_is_refused_naming_the_tensor(tmp_path):
+    torch.manual_seed(2)
+    model = TinyAddnn(3, 3, 3, 1, 1, 8, 3)
+    calibrated(model, torch.randn(8, 3, 4, 4))
+    graph = export_model(model, tmp_path / "t.onnx", shape=(3, 4, 4))
+    quant = [n for n in graph.graph.node if n.op_type == "Quant"][5]
+    graph.set_initializer(quant.input[1], np.array(0.3, dtype=np.float32))
+    with pytest.raises(AddnnError, match=f"{quant.output[0]}.*not a power of two"):
+        lower_to_integer(graph)
+
+
+def test_unknown_bn_mode_is_refused(tmp_path):
+    with pytest.raises(AddnnError, match="BN mode"):
+        lower_to_integer(export_model(nn.Sequential(Adder2d(1, 1, 1)), tmp_path / "a.onnx",
+                                      shape=(1, 2, 2)), "float16")
