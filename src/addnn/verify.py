@@ -51,9 +51,10 @@ def _batches(dataset: ImageDataset, batch: int, desc: str):
         yield dataset.normalize(dataset.images[start:start + batch])
 
 
-def run_graph(graph: ModelWrapper, dataset: ImageDataset, batch: int = 64,
-              name: str = "qonnx") -> Rung:
-    """Logits of the graph on every image, executed by ``qonnx.core.onnx_exec``."""
+def _run_batched(graph: ModelWrapper, dataset: ImageDataset, batch: int, name: str,
+                 run) -> Rung:
+    """``run(graph_with_batch_n, x) -> [n, classes]`` over the dataset, one graph copy per
+    batch size."""
     shape = graph.get_tensor_shape(graph.graph.input[0].name)
     if tuple(shape[1:]) != tuple(dataset.images.shape[1:]):
         raise AddnnError(f"the graph takes inputs of shape {tuple(shape[1:])}, the images are "
@@ -64,10 +65,17 @@ def run_graph(graph: ModelWrapper, dataset: ImageDataset, batch: int = 64,
         n = x.shape[0]
         if n not in sized:
             sized[n] = with_batch_size(graph, n)
-        g = sized[n]
-        res = execute_onnx(g, {g.graph.input[0].name: x.numpy()})
-        out.append(np.asarray(res[g.graph.output[0].name]).reshape(n, -1))
+        out.append(np.asarray(run(sized[n], x.numpy())).reshape(n, -1))
     return Rung(name, np.concatenate(out), dataset.labels.numpy())
+
+
+def run_graph(graph: ModelWrapper, dataset: ImageDataset, batch: int = 64,
+              name: str = "qonnx") -> Rung:
+    """Logits of the graph on every image, executed by ``qonnx.core.onnx_exec``."""
+    def run(g, x):
+        return execute_onnx(g, {g.graph.input[0].name: x})[g.graph.output[0].name]
+
+    return _run_batched(graph, dataset, batch, name, run)
 
 
 @torch.no_grad()
@@ -119,14 +127,7 @@ def run_integer_graph(graph: ModelWrapper, dataset: ImageDataset, batch: int = 6
     from addnn.transform import output_exponent, run_integer
 
     scale = 2.0 ** output_exponent(graph)
-    sized: dict[int, ModelWrapper] = {}
-    out = []
-    for x in _batches(dataset, batch, name):
-        n = x.shape[0]
-        if n not in sized:
-            sized[n] = with_batch_size(graph, n)
-        out.append(run_integer(sized[n], x.numpy()).reshape(n, -1) * scale)
-    return Rung(name, np.concatenate(out), dataset.labels.numpy())
+    return _run_batched(graph, dataset, batch, name, lambda g, x: run_integer(g, x) * scale)
 
 
 def verify(graph_path: str | Path, graph: ModelWrapper, dataset: ImageDataset,

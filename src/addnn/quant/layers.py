@@ -14,6 +14,7 @@ from brevitas.quant_tensor import IntQuantTensor, QuantTensor
 from torch import nn
 from torch.nn import functional as F
 
+from addnn.nn.grid import round_to_grid
 from addnn.numeric import (
     BNParams,
     IntegerMap,
@@ -22,7 +23,6 @@ from addnn.numeric import (
     bn_requant_torch,
     exponent_of,
 )
-from addnn.nn.grid import round_to_grid
 
 
 def scale_of(t) -> torch.Tensor | None:
