@@ -109,28 +109,37 @@ def quad12_diff(x, w, signed: bool = False) -> np.ndarray:
     return _signed9(np.stack([_lane12(p, k) for k in range(4)], axis=-1))
 
 
+def octo8_low(xb, wb) -> np.ndarray:
+    """``sad_octo8``'s LUT subtractor for the low 5 bits of the odd lanes, before the DSP:
+    64 + xb[4:0] - wb[4:0], i.e. bits [4:0] = (xb - wb) mod 32, [5] = ~c, [6] = c with
+    c = (xb[4:0] >= wb[4:0])."""
+    return 64 + (np.asarray(xb, np.int64) & 31) - (np.asarray(wb, np.int64) & 31)
+
+
 def octo8_fields(x, w, signed: bool = False):
     """The DSP words of ``sad_octo8`` for [..., 8] operands: ``(z, x, p, carryout)``, each lane j
-    laid out as ``[11:9]`` = low 3 bits of lane 2j+1, ``[8]`` = guard, ``[7:0]`` = lane 2j."""
+    laid out as ``[11:9]`` = bits 7:5 of lane 2j+1 (Z = w, X = x), ``[8]`` = transfer bit
+    (Z = ~c, X = c from :func:`octo8_low`), ``[7:0]`` = lane 2j (Z = x, X = w)."""
     xu, wu = _flip(x, signed).astype(np.int64), _flip(w, signed).astype(np.int64)
     xa, xb, wa, wb = xu[..., 0::2], xu[..., 1::2], wu[..., 0::2], wu[..., 1::2]
-    z_lanes = (xb & 7) << 9 | 1 << 8 | xa      # guard bit 1 in the minuend ...
-    x_lanes = (wb & 7) << 9 | wa               # ... and 0 in the subtrahend
+    lo = octo8_low(xb, wb)
+    z_lanes = (wb >> 5) << 9 | (lo >> 5 & 1) << 8 | xa
+    x_lanes = (xb >> 5) << 9 | (lo >> 6 & 1) << 8 | wa
     p, co = _dsp_sub4(z_lanes, x_lanes)
     return _pack12(z_lanes), _pack12(x_lanes), p, co
 
 
 def octo8_diff(x, w, signed: bool = False) -> np.ndarray:
-    """``sad_octo8``: [..., 8] operands -> [..., 8] differences."""
+    """``sad_octo8``: [..., 8] operands -> [..., 8] differences, read as the RTL reads them:
+    lane 2j = P[7:0] with sign ~P[8]; lane 2j+1 = {CARRYOUT[j], ~P[11:9], LUT bits [4:0]}."""
     xu, wu = _flip(x, signed).astype(np.int64), _flip(w, signed).astype(np.int64)
     _, _, p, co = octo8_fields(x, w, signed)
     out = np.empty(np.broadcast(xu, wu).shape, dtype=np.int64)
     for j in range(4):
         lane = _lane12(p, j)
         out[..., 2 * j] = _signed9((1 - (lane >> 8 & 1)) << 8 | (lane & 0xFF))
-        borrow = 1 - _bit(co, j)
-        hi = ((xu[..., 2 * j + 1] >> 3) - (wu[..., 2 * j + 1] >> 3) - borrow) & 0x3F  # 5-bit LUT
-        out[..., 2 * j + 1] = _signed9(hi << 3 | lane >> 9)
+        lo = octo8_low(xu[..., 2 * j + 1], wu[..., 2 * j + 1]) & 31
+        out[..., 2 * j + 1] = _signed9(_bit(co, j) << 8 | (~lane >> 9 & 7) << 5 | lo)
     return out
 
 

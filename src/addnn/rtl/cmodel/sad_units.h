@@ -66,22 +66,27 @@ inline void quad12_diff(const uint8_t* x, const uint8_t* w, bool is_signed, int*
     for (int k = 0; k < 4; ++k) d[k] = signed9(int(lane12(r.p, k)));
 }
 
-// sad_octo8: lane j of the DSP is [11:9] low bits of lane 2j+1 | [8] guard | [7:0] lane 2j;
-// the upper 5 bits of lane 2j+1 are subtracted in LUTs with the DSP lane's borrow.
+// sad_octo8's LUT subtractor for the low 5 bits of an odd lane, before the DSP:
+// 64 + xb[4:0] - wb[4:0] = {c, ~c, (xb - wb) mod 32} with c = (xb[4:0] >= wb[4:0]).
+inline unsigned octo8_low(unsigned xb, unsigned wb) { return 64u + (xb & 31u) - (wb & 31u); }
+
+// sad_octo8: lane j of the DSP is [11:9] bits 7:5 of lane 2j+1 (Z = w, X = x) | [8] transfer
+// bit (Z = ~c, X = c) | [7:0] lane 2j (Z = x, X = w). Lane 2j = P[7:0] with sign ~P[8];
+// lane 2j+1 = {CARRYOUT[j], ~P[11:9], LUT bits [4:0]}.
 inline void octo8_diff(const uint8_t* x, const uint8_t* w, bool is_signed, int* d) {
-    unsigned xu[8], wu[8], z[4], s[4];
+    unsigned xu[8], wu[8], z[4], s[4], lo[4];
     for (int k = 0; k < 8; ++k) { xu[k] = flip(x[k], is_signed); wu[k] = flip(w[k], is_signed); }
     for (int j = 0; j < 4; ++j) {
-        z[j] = (xu[2 * j + 1] & 7u) << 9 | 1u << 8 | xu[2 * j];
-        s[j] = (wu[2 * j + 1] & 7u) << 9 | wu[2 * j];
+        lo[j] = octo8_low(xu[2 * j + 1], wu[2 * j + 1]);
+        z[j] = (wu[2 * j + 1] >> 5) << 9 | (lo[j] >> 5 & 1u) << 8 | xu[2 * j];
+        s[j] = (xu[2 * j + 1] >> 5) << 9 | (lo[j] >> 6 & 1u) << 8 | wu[2 * j];
     }
     const AluOut r = dsp_sub4(z, s);
     for (int j = 0; j < 4; ++j) {
         const unsigned lane = lane12(r.p, j);
         d[2 * j] = signed9(int(((lane >> 8 & 1u) ^ 1u) << 8 | (lane & 0xFFu)));
-        const unsigned borrow = ((r.carryout >> j) & 1u) ^ 1u;
-        const unsigned hi = ((xu[2 * j + 1] >> 3) - (wu[2 * j + 1] >> 3) - borrow) & 0x3Fu;
-        d[2 * j + 1] = signed9(int(hi << 3 | lane >> 9));
+        const unsigned sign = (r.carryout >> j) & 1u;
+        d[2 * j + 1] = signed9(int(sign << 8 | (~lane >> 9 & 7u) << 5 | (lo[j] & 31u)));
     }
 }
 

@@ -1,12 +1,21 @@
 // Octo-INT8: eight SAD lanes on one DSP48E2 plus a 5-bit LUT subtractor per odd lane.
 //
-// Each 12-bit SIMD lane j is split as [11:9 | 8 | 7:0]:
-//   [7:0]  lane a = 2j, the whole 8-bit difference xa - wa;
-//   [8]    guard bit, 1 in the minuend and 0 in the subtrahend: it absorbs lane a's borrow,
-//          so after the subtraction P[8] = (xa >= wa) and nothing crosses into [11:9];
-//   [11:9] the low 3 bits of lane b = 2j + 1; the lane's CARRYOUT is their borrow (inverted).
-// The upper 5 bits of lane b are subtracted in LUTs with that borrow after the P register,
-// from operand bits registered alongside it. All eight lanes then use sad_absacc.
+// Lane pair j (a = 2j, b = 2j + 1) uses DSP lane j, which computes Z - X on 12 bits
+// (sad_dsp_sub4: Z = C, X = A:B), laid out as [11:9 | 8 | 7:0]:
+//   [7:0]  lane a: Z = xa, X = wa, so P[7:0] = xa - wa (mod 256);
+//   [8]    transfer bit, Z = ~c and X = c, with c = (xb[4:0] >= wb[4:0]) from the LUTs;
+//   [11:9] the upper 3 bits of lane b: Z = wb[7:5], X = xb[7:5].
+// The low 5 bits of lane b are subtracted in LUTs before the DSP, xb[4:0] + ~wb[4:0] + 1.
+// That chain's carry-in is a constant, so bit 0's addends are rearranged as (1, ~wb[0]) with
+// carry-in xb[0]: its propagate is wb[0] itself and bit 0 needs no LUT (4 LUTs for 5 bits).
+// The transfer bit contributes +256 (c = 1) or -256 (c = 0) to the 9-bit field below it,
+// which outweighs any xa - wa, so the field borrows from [11:9] exactly when lane b's low
+// bits borrowed (c = 0), and bit 8 is (xa >= wa) either way (+-256 agree modulo 512). So:
+//   lane a = xa - wa exactly, P[8] = (xa >= wa)   -> sad_absacc NONNEG (no inverter);
+//   lane b: in the inverted view of the DSP lane (Z - X = ~(X + ~Z)) the upper bits P[11:9]
+//   are the complement of bits 7:5 of xb - wb, and CARRYOUT (no borrow of Z - X) is exactly
+//   (xb - wb < 0), the sign itself; the complement folds into the accumulator's LUTs.
+// Both lanes then use sad_absacc: 16 LUTs per DSP beyond Quad12 (four 4-LUT subtractors).
 module sad_octo8 #(
     parameter integer ACC_W = 18
 ) (
@@ -23,19 +32,19 @@ module sad_octo8 #(
         for (j = 0; j < 4; j = j + 1) begin : pair
             wire [7:0] xa = x[16*j +: 8], wa = w[16*j +: 8];
             wire [7:0] xb = x[16*j+8 +: 8], wb = w[16*j+8 +: 8];
-            assign z_op[j*12 +: 12] = {xb[2:0], 1'b1, xa};
-            assign x_op[j*12 +: 12] = {wb[2:0], 1'b0, wa};
-            reg [4:0] xb_hi, wb_hi;
+            // 64 + xb[4:0] - wb[4:0]: [4:0] the low bits of lane b, [5] = ~c, [6] = c.
+            wire [6:0] lo = {2'b00, xb[4:1], 1'b1} + {2'b01, ~wb[4:1], ~wb[0]}
+                            + {6'd0, xb[0]};
+            assign z_op[j*12 +: 12] = {wb[7:5], lo[5], xa};
+            assign x_op[j*12 +: 12] = {xb[7:5], lo[6], wa};
+            reg [4:0] lo_r;     // registered alongside the DSP's P register
             always @(posedge clk)
-                if (rst) begin xb_hi <= 5'd0; wb_hi <= 5'd0; end
-                else begin xb_hi <= xb[7:3]; wb_hi <= wb[7:3]; end
-            // 6-bit result: the upper 5 bits of xb - wb and the sign. Written as
-            // xb + ~wb + carry so the DSP's CARRYOUT is the chain's carry-in.
-            wire [5:0] hi = {1'b0, xb_hi} + {1'b1, ~wb_hi} + {5'd0, co[j]};
-            sad_absacc #(.ACC_W(ACC_W)) acc_a (.clk(clk), .rst(rst), .en(en), .first(first),
-                .d({~p[j*12+8], p[j*12 +: 8]}), .acc(sad[(2*j)*ACC_W +: ACC_W]));
+                if (rst) lo_r <= 5'd0;
+                else lo_r <= lo[4:0];
+            sad_absacc #(.ACC_W(ACC_W), .NONNEG(1)) acc_a (.clk(clk), .rst(rst), .en(en),
+                .first(first), .d(p[j*12 +: 9]), .acc(sad[(2*j)*ACC_W +: ACC_W]));
             sad_absacc #(.ACC_W(ACC_W)) acc_b (.clk(clk), .rst(rst), .en(en), .first(first),
-                .d({hi, p[j*12+9 +: 3]}), .acc(sad[(2*j+1)*ACC_W +: ACC_W]));
+                .d({co[j], ~p[j*12+9 +: 3], lo_r}), .acc(sad[(2*j+1)*ACC_W +: ACC_W]));
         end
     endgenerate
 endmodule
