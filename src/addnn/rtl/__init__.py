@@ -23,8 +23,10 @@ Design decisions (the SV files say the same where the logic is):
   carry-in is swapped with operand bit 0, so bit 0 needs no LUT and the 5 bits cost 4 LUTs.
   The even lane's sign arrives inverted (P[8] = x >= w) and sad_absacc takes it through an
   extra chain position instead of an inverter; the odd lane's CARRYOUT is its sign as it is
-  (the DSP's upper bits are the complement of the odd lane's, folded into the LUTs). Octo8
-  thus costs 16 LUTs per DSP beyond Quad12, all in the four 5-bit subtractors. A 12-bit lane
+  (the DSP's upper bits are the complement of the odd lane's, folded into the LUTs). In DSP
+  lane 0 the even lane's low 2 bits are such a subtractor too, its borrow entering as CARRYIN
+  (lane 0 only), which shortens that odd lane's LUT part to 3 bits. Octo8 thus costs 15 LUTs
+  per DSP beyond Quad12, one per LUT-side bit except each chain's bit 0. A 12-bit lane
   cannot hold a 576-term SAD, and |.| needs a per-lane add-or-subtract choice that the DSP's
   one shared ALUMODE cannot make, so |.| and accumulation are LUT/carry-chain logic in every
   variant.
