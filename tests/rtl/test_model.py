@@ -1,5 +1,5 @@
 """The numpy models against plain integers: every variant's difference and |.|, the PE
-stream semantics, the DSP ALU lane arithmetic and the Octo8 guard bit."""
+stream semantics, the DSP ALU lane arithmetic and the Octo8 transfer bit."""
 
 import time
 
@@ -81,13 +81,20 @@ def test_simd_alu_lanes_are_independent_adders(ops, alumode, cin):
 
 
 @given(st.lists(u8, min_size=8, max_size=8), st.lists(u8, min_size=8, max_size=8))
-def test_octo8_guard_bit_absorbs_the_even_lane_borrow(x, w):
-    _, _, p, co = model.octo8_fields(np.array(x, np.uint8), np.array(w, np.uint8))
-    for j in range(4):
+def test_octo8_transfer_bit_and_lane_fields(x, w):
+    _, _, cin, p, co = model.octo8_fields(np.array(x, np.uint8), np.array(w, np.uint8))
+    assert cin == (x[0] % 4 < w[0] % 4)                # lane 0's 2 LUT bits borrow via CARRYIN
+    for j, (la, lb) in enumerate(model.OCTO8_SPLIT):
         lane = (int(p) >> 12 * j) & 0xFFF
-        assert (lane >> 8) & 1 == (x[2 * j] >= w[2 * j])                  # guard = no borrow
-        assert lane >> 9 == (x[2 * j + 1] - w[2 * j + 1]) % 8            # untouched by it
-        assert (int(co) >> j) & 1 == (x[2 * j + 1] % 8 >= w[2 * j + 1] % 8)
+        xa, wa, xb, wb = x[2 * j], w[2 * j], x[2 * j + 1], w[2 * j + 1]
+        assert lane & ((1 << (8 - la)) - 1) == ((xa - wa) % 256) >> la   # even lane, exact
+        assert (lane >> (8 - la)) & 1 == (xa >= wa)                      # its sign, inverted
+        assert (~lane >> (4 + lb)) & ((1 << (8 - lb)) - 1) == ((xb - wb) % 256) >> lb
+        assert (int(co) >> j) & 1 == (xb < wb)                           # odd lane's sign
+        lo = int(model.octo8_low(xb, wb, lb))
+        assert lo % (1 << lb) == (xb - wb) % (1 << lb)
+        assert lo >> (lb + 1) == (xb % (1 << lb) >= wb % (1 << lb))
+        assert (lo >> lb) & 1 == 1 - (lo >> (lb + 1))
 
 
 def test_a_million_terms_in_seconds():

@@ -16,12 +16,20 @@ Design decisions (the SV files say the same where the logic is):
   255, i.e. 146,880 < 2**18. They wrap modulo 2**18 (1,028 full-scale terms would be needed).
 - What the DSP does: only the subtraction. Quad-INT12 puts four zero-extended differences in
   the four FOUR12 lanes (ALUMODE 0011, Z = C = x, X = A:B = w); the lane's P[8] is the sign.
-  Octo-INT8 splits each 12-bit lane into 8 bits of an even lane, a guard bit (1 in the
-  minuend, 0 in the subtrahend, so the even lane's borrow stops there) and the low 3 bits of
-  an odd lane whose borrow leaves as that lane's CARRYOUT; the odd lane's upper 5 bits are a
-  LUT subtractor with CARRYOUT as carry-in. A 12-bit lane cannot hold a 576-term SAD, and
-  |.| needs a per-lane add-or-subtract choice that the DSP's one shared ALUMODE cannot make,
-  so |.| and accumulation are LUT/carry-chain logic in every variant.
+  Octo-INT8 splits each 12-bit lane into 8 bits of an even lane, a transfer bit and the upper
+  3 bits of an odd lane. The odd lane's low 5 bits are a LUT subtractor before the DSP whose
+  borrow enters the DSP lane through the transfer bit (Z = ~c, X = c: +-256 outweighs the even
+  lane's difference, so the borrow into the upper bits is exactly the LUT part's); its constant
+  carry-in is swapped with operand bit 0, so bit 0 needs no LUT and the 5 bits cost 4 LUTs.
+  The even lane's sign arrives inverted (P[8] = x >= w) and sad_absacc takes it through an
+  extra chain position instead of an inverter; the odd lane's CARRYOUT is its sign as it is
+  (the DSP's upper bits are the complement of the odd lane's, folded into the LUTs). In DSP
+  lane 0 the even lane's low 2 bits are such a subtractor too, its borrow entering as CARRYIN
+  (lane 0 only), which shortens that odd lane's LUT part to 3 bits. Octo8 thus costs 15 LUTs
+  per DSP beyond Quad12, one per LUT-side bit except each chain's bit 0. A 12-bit lane
+  cannot hold a 576-term SAD, and |.| needs a per-lane add-or-subtract choice that the DSP's
+  one shared ALUMODE cannot make, so |.| and accumulation are LUT/carry-chain logic in every
+  variant.
 - Every variant has one register stage before the accumulator (the DSP's P register, or the
   LUT lane's difference register), so all have the same latency: SADs two cycles after the
   window's last term.

@@ -86,9 +86,10 @@ def _bit(word: np.ndarray, k: int) -> np.ndarray:
     return ((word >> np.uint64(k)) & np.uint64(1)).astype(np.int64)
 
 
-def _dsp_sub4(z_lanes: np.ndarray, x_lanes: np.ndarray):
-    """``sad_dsp_sub4``: FOUR12, ALUMODE 0011, Z = C, X = A:B, W = Y = 0."""
-    return simd_alu(0, _pack12(x_lanes), 0, _pack12(z_lanes), alumode=3)
+def _dsp_sub4(z_lanes: np.ndarray, x_lanes: np.ndarray, cin=0):
+    """``sad_dsp_sub4``: FOUR12, ALUMODE 0011, Z = C, X = A:B, W = Y = 0, CARRYIN ``cin``
+    (lane 0 only: Z - (X + CIN))."""
+    return simd_alu(0, _pack12(x_lanes), 0, _pack12(z_lanes), alumode=3, cin=cin)
 
 
 def _signed9(v: np.ndarray) -> np.ndarray:
@@ -109,28 +110,55 @@ def quad12_diff(x, w, signed: bool = False) -> np.ndarray:
     return _signed9(np.stack([_lane12(p, k) for k in range(4)], axis=-1))
 
 
+# Octo8's LUT share per DSP lane j: (low bits of lane 2j, low bits of lane 2j+1) formed in LUTs
+# before the DSP. Lane 0's even-lane borrow enters through CARRYIN, so it keeps 2 + 3 bits
+# there; the other lanes take the odd lane's low 5 bits.
+OCTO8_SPLIT = ((2, 3), (0, 5), (0, 5), (0, 5))
+
+
+def octo8_low(x, w, bits: int) -> np.ndarray:
+    """``sad_octo8``'s LUT subtractor for the low ``bits`` bits of a lane, before the DSP:
+    2**(bits+1) + x[bits-1:0] - w[bits-1:0], i.e. [bits-1:0] = (x - w) mod 2**bits,
+    [bits] = borrow, [bits+1] = no borrow."""
+    m = (1 << bits) - 1
+    return (2 << bits) + (np.asarray(x, np.int64) & m) - (np.asarray(w, np.int64) & m)
+
+
 def octo8_fields(x, w, signed: bool = False):
-    """The DSP words of ``sad_octo8`` for [..., 8] operands: ``(z, x, p, carryout)``, each lane j
-    laid out as ``[11:9]`` = low 3 bits of lane 2j+1, ``[8]`` = guard, ``[7:0]`` = lane 2j."""
+    """The DSP operands and result of ``sad_octo8`` for [..., 8] operands:
+    ``(z, x, carryin, p, carryout)``. With (la, lb) = ``OCTO8_SPLIT[j]``, lane j is laid out
+    as ``[11:4+lb]`` = bits 7:lb of lane 2j+1 (Z = w, X = x), ``[8-la]`` = transfer bit (Z = no
+    borrow, X = borrow of lane 2j+1's LUT bits) and ``[7-la:0]`` = bits 7:la of lane 2j
+    (Z = x, X = w); CARRYIN is the borrow of lane 0's LUT bits."""
     xu, wu = _flip(x, signed).astype(np.int64), _flip(w, signed).astype(np.int64)
-    xa, xb, wa, wb = xu[..., 0::2], xu[..., 1::2], wu[..., 0::2], wu[..., 1::2]
-    z_lanes = (xb & 7) << 9 | 1 << 8 | xa      # guard bit 1 in the minuend ...
-    x_lanes = (wb & 7) << 9 | wa               # ... and 0 in the subtrahend
-    p, co = _dsp_sub4(z_lanes, x_lanes)
-    return _pack12(z_lanes), _pack12(x_lanes), p, co
+    z_l, x_l = [], []
+    for j, (la, lb) in enumerate(OCTO8_SPLIT):
+        xa, wa, xb, wb = (v[..., 2 * j + k] for v, k in ((xu, 0), (wu, 0), (xu, 1), (wu, 1)))
+        lo = octo8_low(xb, wb, lb)
+        z_l.append((wb >> lb) << (4 + lb) | (lo >> lb & 1) << (8 - la) | xa >> la)
+        x_l.append((xb >> lb) << (4 + lb) | (lo >> (lb + 1) & 1) << (8 - la) | wa >> la)
+    la0 = OCTO8_SPLIT[0][0]
+    cin = octo8_low(xu[..., 0], wu[..., 0], la0) >> la0 & 1
+    z_l, x_l = np.stack(z_l, axis=-1), np.stack(x_l, axis=-1)
+    p, co = _dsp_sub4(z_l, x_l, cin)
+    return _pack12(z_l), _pack12(x_l), cin, p, co
 
 
 def octo8_diff(x, w, signed: bool = False) -> np.ndarray:
-    """``sad_octo8``: [..., 8] operands -> [..., 8] differences."""
+    """``sad_octo8``: [..., 8] operands -> [..., 8] differences, read as the RTL reads them:
+    lane 2j = {~P[8-la], P[7-la:0], LUT bits}; lane 2j+1 = {CARRYOUT[j], ~P[11:4+lb], LUT bits}."""
     xu, wu = _flip(x, signed).astype(np.int64), _flip(w, signed).astype(np.int64)
-    _, _, p, co = octo8_fields(x, w, signed)
+    _, _, _, p, co = octo8_fields(x, w, signed)
     out = np.empty(np.broadcast(xu, wu).shape, dtype=np.int64)
-    for j in range(4):
+    for j, (la, lb) in enumerate(OCTO8_SPLIT):
         lane = _lane12(p, j)
-        out[..., 2 * j] = _signed9((1 - (lane >> 8 & 1)) << 8 | (lane & 0xFF))
-        borrow = 1 - _bit(co, j)
-        hi = ((xu[..., 2 * j + 1] >> 3) - (wu[..., 2 * j + 1] >> 3) - borrow) & 0x3F  # 5-bit LUT
-        out[..., 2 * j + 1] = _signed9(hi << 3 | lane >> 9)
+        a, b = 2 * j, 2 * j + 1
+        lo_a = octo8_low(xu[..., a], wu[..., a], la) & ((1 << la) - 1)
+        out[..., a] = _signed9((1 - (lane >> (8 - la) & 1)) << 8
+                               | (lane & ((1 << (8 - la)) - 1)) << la | lo_a)
+        lo_b = octo8_low(xu[..., b], wu[..., b], lb) & ((1 << lb) - 1)
+        hi_b = ~lane >> (4 + lb) & ((1 << (8 - lb)) - 1)
+        out[..., b] = _signed9(_bit(co, j) << 8 | hi_b << lb | lo_b)
     return out
 
 

@@ -180,7 +180,8 @@ def run_report(sizes=SIZES, out_dir: Path = Path("benchmarks/results"),
         "notes": ("LUT = LUT1..LUT6 + INV as yosys counts them (no LUT6_2 packing); yosys "
                   "0.23 has no CARRY8 mapping, so carry chains are CARRY4 (one CARRY8 = two "
                   "CARRY4). Each lane: 18-bit accumulator; DSP variants form x - w in the DSP "
-                  "(Octo8: all but the upper 5 bits of odd lanes), LUTs do |.| + accumulate."),
+                  "(Octo8: all but the low 5 bits of odd lanes, 3 + 2 in DSP lane 0, which LUT "
+                  "subtractors form before the DSP), LUTs do |.| + accumulate."),
     }
     out_dir = Path(out_dir)
     _atomic_write(out_dir / f"{name}.json", json.dumps(record, indent=2) + "\n")

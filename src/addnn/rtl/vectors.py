@@ -74,10 +74,11 @@ def edge_cases(lanes: int) -> Stream:
     xs, ws = _cross(vals, vals)
     add(np.full(len(xs), SINGLE), np.repeat(xs[:, None], lanes, 1), np.repeat(ws[:, None], lanes,
                                                                               1))
-    # Octo8 split: even lanes (8-bit part + guard) against odd lanes (3 DSP bits + 5 LUT bits);
-    # every combination of an even-lane borrow with an odd-lane low-bit borrow and high bits.
-    low = np.array([0x00, 0x07, 0x08, 0x80, 0xFF])
-    odd = np.array([0x00, 0x07, 0x08, 0x0F, 0xF8, 0xFF, 0x38, 0x3F])
+    # Octo8 split: even lanes (8 DSP bits + transfer bit; 2 LUT + 6 DSP bits in DSP lane 0)
+    # against odd lanes (5 LUT + 3 DSP bits; 3 + 5 in DSP lane 0): every combination of an
+    # even-lane borrow with an odd-lane low-part borrow and high bits.
+    low = np.array([0x00, 0x03, 0x04, 0x07, 0x08, 0x80, 0xFF])
+    odd = np.array([0x00, 0x07, 0x08, 0x0F, 0x1F, 0x20, 0x3F, 0x38, 0xE0, 0xF8, 0xFF])
     ea, eb = _cross(low, low)
     oa, ob = _cross(odd, odd)
     n = len(ea) * len(oa)

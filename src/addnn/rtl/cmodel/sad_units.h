@@ -46,14 +46,14 @@ inline int signed9(int v) {
 
 inline uint8_t flip(uint8_t v, bool is_signed) { return is_signed ? uint8_t(v ^ 0x80u) : v; }
 
-// sad_dsp_sub4: FOUR12, ALUMODE 0011, Z = C port, X = A:B, W = Y = 0.
-inline AluOut dsp_sub4(const unsigned z[4], const unsigned x[4]) {
+// sad_dsp_sub4: FOUR12, ALUMODE 0011, Z = C port, X = A:B, W = Y = 0, CARRYIN cin (lane 0).
+inline AluOut dsp_sub4(const unsigned z[4], const unsigned x[4], unsigned cin = 0) {
     uint64_t zw = 0, xw = 0;
     for (int k = 0; k < 4; ++k) {
         zw |= uint64_t(z[k] & 0xFFFu) << (12 * k);
         xw |= uint64_t(x[k] & 0xFFFu) << (12 * k);
     }
-    return simd_alu(0, xw, 0, zw, 3u, 0u, 12);
+    return simd_alu(0, xw, 0, zw, 3u, cin, 12);
 }
 
 inline unsigned lane12(uint64_t p, int k) { return unsigned((p >> (12 * k)) & 0xFFFu); }
@@ -66,22 +66,42 @@ inline void quad12_diff(const uint8_t* x, const uint8_t* w, bool is_signed, int*
     for (int k = 0; k < 4; ++k) d[k] = signed9(int(lane12(r.p, k)));
 }
 
-// sad_octo8: lane j of the DSP is [11:9] low bits of lane 2j+1 | [8] guard | [7:0] lane 2j;
-// the upper 5 bits of lane 2j+1 are subtracted in LUTs with the DSP lane's borrow.
+// sad_octo8's LUT subtractor for the low `bits` bits of a lane, before the DSP:
+// 2^(bits+1) + x - w on those bits = {no borrow, borrow, (x - w) mod 2^bits}.
+inline unsigned octo8_low(unsigned x, unsigned w, int bits) {
+    const unsigned m = (1u << bits) - 1u;
+    return (2u << bits) + (x & m) - (w & m);
+}
+
+// Octo8's LUT share per DSP lane j: low bits of lane 2j and of lane 2j+1 (model.OCTO8_SPLIT).
+static const int kOcto8Split[4][2] = {{2, 3}, {0, 5}, {0, 5}, {0, 5}};
+
+// sad_octo8: with (la, lb) = kOcto8Split[j], DSP lane j is [11:4+lb] bits 7:lb of lane 2j+1
+// (Z = w, X = x) | [8-la] transfer bit (Z = no borrow, X = borrow of lane 2j+1's LUT bits) |
+// [7-la:0] bits 7:la of lane 2j (Z = x, X = w); CARRYIN = borrow of lane 0's LUT bits.
+// Lane 2j = {~P[8-la], P[7-la:0], LUT bits}; lane 2j+1 = {CARRYOUT[j], ~P[11:4+lb], LUT bits}.
 inline void octo8_diff(const uint8_t* x, const uint8_t* w, bool is_signed, int* d) {
-    unsigned xu[8], wu[8], z[4], s[4];
+    unsigned xu[8], wu[8], z[4], s[4], lo_a[4], lo_b[4];
     for (int k = 0; k < 8; ++k) { xu[k] = flip(x[k], is_signed); wu[k] = flip(w[k], is_signed); }
     for (int j = 0; j < 4; ++j) {
-        z[j] = (xu[2 * j + 1] & 7u) << 9 | 1u << 8 | xu[2 * j];
-        s[j] = (wu[2 * j + 1] & 7u) << 9 | wu[2 * j];
+        const int la = kOcto8Split[j][0], lb = kOcto8Split[j][1];
+        lo_a[j] = octo8_low(xu[2 * j], wu[2 * j], la);
+        lo_b[j] = octo8_low(xu[2 * j + 1], wu[2 * j + 1], lb);
+        z[j] = (wu[2 * j + 1] >> lb) << (4 + lb) | (lo_b[j] >> lb & 1u) << (8 - la)
+               | xu[2 * j] >> la;
+        s[j] = (xu[2 * j + 1] >> lb) << (4 + lb) | (lo_b[j] >> (lb + 1) & 1u) << (8 - la)
+               | wu[2 * j] >> la;
     }
-    const AluOut r = dsp_sub4(z, s);
+    const AluOut r = dsp_sub4(z, s, lo_a[0] >> kOcto8Split[0][0] & 1u);
     for (int j = 0; j < 4; ++j) {
+        const int la = kOcto8Split[j][0], lb = kOcto8Split[j][1];
         const unsigned lane = lane12(r.p, j);
-        d[2 * j] = signed9(int(((lane >> 8 & 1u) ^ 1u) << 8 | (lane & 0xFFu)));
-        const unsigned borrow = ((r.carryout >> j) & 1u) ^ 1u;
-        const unsigned hi = ((xu[2 * j + 1] >> 3) - (wu[2 * j + 1] >> 3) - borrow) & 0x3Fu;
-        d[2 * j + 1] = signed9(int(hi << 3 | lane >> 9));
+        const unsigned ga = lane >> (8 - la) & 1u;
+        d[2 * j] = signed9(int((ga ^ 1u) << 8 | (lane & ((1u << (8 - la)) - 1u)) << la
+                               | (lo_a[j] & ((1u << la) - 1u))));
+        const unsigned sign = (r.carryout >> j) & 1u;
+        const unsigned hi = ~lane >> (4 + lb) & ((1u << (8 - lb)) - 1u);
+        d[2 * j + 1] = signed9(int(sign << 8 | hi << lb | (lo_b[j] & ((1u << lb) - 1u))));
     }
 }
 

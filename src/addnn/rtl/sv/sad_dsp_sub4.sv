@@ -1,5 +1,6 @@
 // One DSP48E2 in FOUR12 SIMD mode as four independent registered 12-bit subtractors:
-// p[12j +: 12] = z - x (mod 4096) per lane j, co[j] = 1 when that lane did not borrow.
+// p[12j +: 12] = z - x (mod 4096) per lane j, co[j] = 1 when that lane did not borrow; lane 0
+// subtracts cin as well (CARRYIN reaches lane 0 only in SIMD mode; Quad12 ties it to 0).
 //
 // OPMODE selects W = 0, Z = C, Y = 0, X = A:B; ALUMODE 0011 is Z - (W + X + Y + CARRYIN).
 // The A/B/C input registers are off (AREG = BREG = CREG = 0) so the P register is the only
@@ -8,6 +9,7 @@
 module sad_dsp_sub4 (
     input  wire        clk, rst,
     input  wire [47:0] z, x,
+    input  wire        cin,           // CARRYIN: lane 0 only, subtracted with X
     output wire [47:0] p,
     output wire [3:0]  co
 );
@@ -19,7 +21,7 @@ module sad_dsp_sub4 (
     ) dsp (
         .CLK(clk),
         .A(x[47:18]), .B(x[17:0]), .C(z),
-        .OPMODE(9'b00_011_00_11), .ALUMODE(4'b0011), .CARRYIN(1'b0), .CARRYINSEL(3'b000),
+        .OPMODE(9'b00_011_00_11), .ALUMODE(4'b0011), .CARRYIN(cin), .CARRYINSEL(3'b000),
         .CEA2(1'b1), .CEB2(1'b1), .CEC(1'b1), .CECTRL(1'b1), .CEALUMODE(1'b1),
         .CECARRYIN(1'b1), .CEP(1'b1),
         .RSTA(rst), .RSTB(rst), .RSTC(rst), .RSTCTRL(rst), .RSTALUMODE(rst),

@@ -1,12 +1,25 @@
-// Octo-INT8: eight SAD lanes on one DSP48E2 plus a 5-bit LUT subtractor per odd lane.
+// Octo-INT8: eight SAD lanes on one DSP48E2 plus small LUT subtractors before it.
 //
-// Each 12-bit SIMD lane j is split as [11:9 | 8 | 7:0]:
-//   [7:0]  lane a = 2j, the whole 8-bit difference xa - wa;
-//   [8]    guard bit, 1 in the minuend and 0 in the subtrahend: it absorbs lane a's borrow,
-//          so after the subtraction P[8] = (xa >= wa) and nothing crosses into [11:9];
-//   [11:9] the low 3 bits of lane b = 2j + 1; the lane's CARRYOUT is their borrow (inverted).
-// The upper 5 bits of lane b are subtracted in LUTs with that borrow after the P register,
-// from operand bits registered alongside it. All eight lanes then use sad_absacc.
+// Lane pair j (a = 2j, b = 2j + 1) uses DSP lane j, which computes Z - X on 12 bits
+// (sad_dsp_sub4: Z = C, X = A:B). Lanes 1..3 are laid out as [11:9 | 8 | 7:0]:
+//   [7:0]  lane a: Z = xa, X = wa, so P[7:0] = xa - wa (mod 256);
+//   [8]    transfer bit, Z = ~c and X = c, with c = (xb[4:0] >= wb[4:0]) from the LUTs;
+//   [11:9] bits 7:5 of lane b: Z = wb, X = xb.
+// The low 5 bits of lane b are subtracted in LUTs before the DSP, xb[4:0] + ~wb[4:0] + 1.
+// That chain's carry-in is a constant, so bit 0's addends are rearranged as (1, ~wb[0]) with
+// carry-in xb[0]: its propagate is wb[0] itself and bit 0 needs no LUT (4 LUTs for 5 bits).
+// The transfer bit adds -256 to the 9-bit field below it when lane b's low bits borrowed and
+// +256 when not, which outweighs any xa - wa: the field borrows from [11:9] exactly when the
+// LUT bits did, and bit 8 is (xa >= wa) either way (+-256 agree modulo 512). So:
+//   lane a = {~P[8], P[7:0]}: exact, its sign inverted -> sad_absacc NONNEG (no inverter);
+//   lane b: Z - X = ~(X + ~Z) makes P[11:9] the complement of bits 7:5 of xb - wb and
+//   CARRYOUT (no borrow of Z - X) exactly (xb - wb < 0), the sign itself; the complement
+//   folds into the accumulator's LUTs.
+// DSP lane 0 also has CARRYIN (Z - (X + CIN)): there the even lane's low 2 bits are a LUT
+// subtractor of the same kind whose borrow is CARRYIN, so the split is a = 2 LUT + 6 DSP bits
+// ([5:0]), transfer bit [6], b = 3 LUT + 5 DSP bits ([11:7]); that saves one more LUT.
+// Both lanes then use sad_absacc: 15 LUTs per DSP beyond Quad12 (4 + 4 + 4 in lanes 1..3,
+// 2 + 1 in lane 0), one per LUT-side bit except each chain's bit 0.
 module sad_octo8 #(
     parameter integer ACC_W = 18
 ) (
@@ -17,25 +30,44 @@ module sad_octo8 #(
 );
     wire [47:0] z_op, x_op, p;
     wire [3:0]  co;
-    sad_dsp_sub4 dsp (.clk(clk), .rst(rst), .z(z_op), .x(x_op), .p(p), .co(co));
+    wire        cin;
+    sad_dsp_sub4 dsp (.clk(clk), .rst(rst), .z(z_op), .x(x_op), .cin(cin), .p(p), .co(co));
     genvar j;
     generate
         for (j = 0; j < 4; j = j + 1) begin : pair
             wire [7:0] xa = x[16*j +: 8], wa = w[16*j +: 8];
             wire [7:0] xb = x[16*j+8 +: 8], wb = w[16*j+8 +: 8];
-            assign z_op[j*12 +: 12] = {xb[2:0], 1'b1, xa};
-            assign x_op[j*12 +: 12] = {wb[2:0], 1'b0, wa};
-            reg [4:0] xb_hi, wb_hi;
+            // LA low bits of lane a, LB of lane b in LUTs (lane 0: 2 and 3 via CARRYIN).
+            // Each is 2**(n+1) + x - w on its n bits: [n-1:0] the difference, [n] borrow,
+            // [n+1] no borrow. The 2'b01 sits in the w operand so that yosys keeps the x
+            // operand (with bit 0's constant 1) as the chain's DI: the other way costs INVs.
+            localparam integer LA = j == 0 ? 2 : 0;
+            localparam integer LB = j == 0 ? 3 : 5;
+            wire [LB+1:0] lb = {2'b00, xb[LB-1:1], 1'b1} + {2'b01, ~wb[LB-1:1], ~wb[0]}
+                               + {{(LB+1){1'b0}}, xb[0]};
+            reg  [LB-1:0] lb_r;
             always @(posedge clk)
-                if (rst) begin xb_hi <= 5'd0; wb_hi <= 5'd0; end
-                else begin xb_hi <= xb[7:3]; wb_hi <= wb[7:3]; end
-            // 6-bit result: the upper 5 bits of xb - wb and the sign. Written as
-            // xb + ~wb + carry so the DSP's CARRYOUT is the chain's carry-in.
-            wire [5:0] hi = {1'b0, xb_hi} + {1'b1, ~wb_hi} + {5'd0, co[j]};
-            sad_absacc #(.ACC_W(ACC_W)) acc_a (.clk(clk), .rst(rst), .en(en), .first(first),
-                .d({~p[j*12+8], p[j*12 +: 8]}), .acc(sad[(2*j)*ACC_W +: ACC_W]));
+                if (rst) lb_r <= {LB{1'b0}};
+                else lb_r <= lb[LB-1:0];
+            assign z_op[j*12 +: 12] = {wb[7:LB], lb[LB], xa[7:LA]};
+            assign x_op[j*12 +: 12] = {xb[7:LB], lb[LB+1], wa[7:LA]};
+            wire [8:0] da;
+            if (LA != 0) begin : lowa
+                wire [LA+1:0] la = {2'b00, xa[LA-1:1], 1'b1} + {2'b01, ~wa[LA-1:1], ~wa[0]}
+                                   + {{(LA+1){1'b0}}, xa[0]};
+                reg  [LA-1:0] la_r;
+                always @(posedge clk)
+                    if (rst) la_r <= {LA{1'b0}};
+                    else la_r <= la[LA-1:0];
+                assign cin = la[LA];
+                assign da = {p[j*12+8-LA], p[j*12 +: 8-LA], la_r};
+            end else begin : dspa
+                assign da = p[j*12 +: 9];
+            end
+            sad_absacc #(.ACC_W(ACC_W), .NONNEG(1)) acc_a (.clk(clk), .rst(rst), .en(en),
+                .first(first), .d(da), .acc(sad[(2*j)*ACC_W +: ACC_W]));
             sad_absacc #(.ACC_W(ACC_W)) acc_b (.clk(clk), .rst(rst), .en(en), .first(first),
-                .d({hi, p[j*12+9 +: 3]}), .acc(sad[(2*j+1)*ACC_W +: ACC_W]));
+                .d({co[j], ~p[j*12+4+LB +: 8-LB], lb_r}), .acc(sad[(2*j+1)*ACC_W +: ACC_W]));
         end
     endgenerate
 endmodule

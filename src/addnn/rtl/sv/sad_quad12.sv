@@ -14,7 +14,7 @@ module sad_quad12 #(
 );
     wire [47:0] z_op, x_op, p;
     wire [3:0]  co;
-    sad_dsp_sub4 dsp (.clk(clk), .rst(rst), .z(z_op), .x(x_op), .p(p), .co(co));
+    sad_dsp_sub4 dsp (.clk(clk), .rst(rst), .z(z_op), .x(x_op), .cin(1'b0), .p(p), .co(co));
     genvar j;
     generate
         for (j = 0; j < 4; j = j + 1) begin : lane
