@@ -32,6 +32,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--cases", default="addnn:8,addnn:6,addnn:4,thesis:8")
+    parser.add_argument("--out", type=Path, help="JSON path (default results/quant_qat.json)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="qat_"))
     try:
@@ -65,7 +66,7 @@ def main(argv=None) -> int:
     write_result("quant_qat", {
         "data": "CIFAR-10 approximate copy: fine-tuning on the 4,068 exact-pixel images of "
                 "data_batch_1..4; validation = val-exact, 1,017 images (training images of "
-                "the released model)", "rows": rows})
+                "the released model)", "rows": rows}, args.out)
     return 0
 
 
