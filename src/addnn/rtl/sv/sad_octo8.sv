@@ -38,27 +38,20 @@ module sad_octo8 #(
             wire [7:0] xa = x[16*j +: 8], wa = w[16*j +: 8];
             wire [7:0] xb = x[16*j+8 +: 8], wb = w[16*j+8 +: 8];
             // LA low bits of lane a, LB of lane b in LUTs (lane 0: 2 and 3 via CARRYIN).
-            // Each is 2**(n+1) + x - w on its n bits: [n-1:0] the difference, [n] borrow,
-            // [n+1] no borrow. The 2'b01 sits in the w operand so that yosys keeps the x
-            // operand (with bit 0's constant 1) as the chain's DI: the other way costs INVs.
             localparam integer LA = j == 0 ? 2 : 0;
             localparam integer LB = j == 0 ? 3 : 5;
-            wire [LB+1:0] lb = {2'b00, xb[LB-1:1], 1'b1} + {2'b01, ~wb[LB-1:1], ~wb[0]}
-                               + {{(LB+1){1'b0}}, xb[0]};
-            reg  [LB-1:0] lb_r;
-            always @(posedge clk)
-                if (rst) lb_r <= {LB{1'b0}};
-                else lb_r <= lb[LB-1:0];
+            wire [LB+1:0] lb;
+            wire [LB-1:0] lb_r;
+            sad_lowsub #(.N(LB)) subb (.clk(clk), .rst(rst), .x(xb[LB-1:0]), .w(wb[LB-1:0]),
+                                       .lo(lb), .lo_r(lb_r));
             assign z_op[j*12 +: 12] = {wb[7:LB], lb[LB], xa[7:LA]};
             assign x_op[j*12 +: 12] = {xb[7:LB], lb[LB+1], wa[7:LA]};
             wire [8:0] da;
             if (LA != 0) begin : lowa
-                wire [LA+1:0] la = {2'b00, xa[LA-1:1], 1'b1} + {2'b01, ~wa[LA-1:1], ~wa[0]}
-                                   + {{(LA+1){1'b0}}, xa[0]};
-                reg  [LA-1:0] la_r;
-                always @(posedge clk)
-                    if (rst) la_r <= {LA{1'b0}};
-                    else la_r <= la[LA-1:0];
+                wire [LA+1:0] la;
+                wire [LA-1:0] la_r;
+                sad_lowsub #(.N(LA)) suba (.clk(clk), .rst(rst), .x(xa[LA-1:0]),
+                                           .w(wa[LA-1:0]), .lo(la), .lo_r(la_r));
                 assign cin = la[LA];
                 assign da = {p[j*12+8-LA], p[j*12 +: 8-LA], la_r};
             end else begin : dspa
