@@ -104,9 +104,36 @@ def test_every_pass_on_small_nets_is_exact(c0, c1, k, pad, stride, bits, stem_k,
     assert np.array_equal(q * scale, torch_logits(model, x, integer=True))
     # The slow path (qonnx's executor) gives the same integers as the batch path.
     assert np.array_equal(run_integer(integer, x.numpy(), fast=False), q)
-    # float32-BN mode: the reference design's arithmetic, equal to the float graph.
-    fbn = lower_to_integer(g, "float32")
-    assert np.array_equal(run_integer(fbn, x.numpy()) * scale, float_ref)
+    # float32-BN mode (the reference design's arithmetic) lowers and runs within its types.
+    fbn = run_integer(lower_to_integer(g, "float32"), x.numpy())
+    assert fbn.shape == q.shape and fbn.dtype == np.int64
+
+
+@given(seed=st.integers(0, 10_000), relu=st.booleans(), e_in=st.integers(-8, 0),
+       e_out=st.integers(-6, 0))
+def test_float_bn_op_is_float32_multiply_then_add(seed, relu, e_in, e_out):
+    """FloatBNRequant against torch float32 arithmetic, operation for operation."""
+    from onnx import TensorProto, helper, numpy_helper
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from addnn.custom_op import DOMAIN
+
+    rng = np.random.default_rng(seed)
+    acc = rng.integers(-4000, 1, size=(2, 3, 4, 4))
+    a = rng.normal(0, 0.05, 3).astype(np.float32)
+    b = rng.normal(0, 3, 3).astype(np.float32)
+    node = helper.make_node("FloatBNRequant", ["acc", "a", "b"], ["y"], domain=DOMAIN, bits=8,
+                            signed=1, out_exponent=e_out, in_exponent=e_in, relu=int(relu))
+    graph = helper.make_graph(
+        [node], "bn", [helper.make_tensor_value_info("acc", TensorProto.INT64, acc.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, acc.shape)],
+        [numpy_helper.from_array(a, "a"), numpy_helper.from_array(b, "b")])
+    got = execute_onnx(ModelWrapper(helper.make_model(graph)), {"acc": acc})["y"]
+    v = torch.from_numpy(acc).float() * 2.0 ** e_in
+    y = v * torch.from_numpy(a).view(1, 3, 1, 1) + torch.from_numpy(b).view(1, 3, 1, 1)
+    y = torch.relu(y) if relu else y
+    expected = torch.round(y / 2.0 ** e_out).clamp(-128, 127).long().numpy()
+    assert np.array_equal(got, expected)
 
 
 def test_lowered_graph_has_only_integer_ops_and_annotations(tmp_path):

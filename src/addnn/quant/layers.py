@@ -48,11 +48,13 @@ class BNAct(nn.Module):
         if self.training:
             y = self.bn(acc)        # batch statistics, running averages updated
         else:
-            # Eval: the float32 affine form the exported graph holds (a Mul and an Add), so
-            # that the graph's executor reproduces this path bit for bit.
-            a, b = BNParams.from_module(self.bn).affine_float32()
+            # Eval: the affine form the exported graph holds (Cast, Mul, Add, Cast in double
+            # precision), so that the graph's executor reproduces this path bit for bit.
+            aff = BNParams.from_module(self.bn).affine()
             shape = (1, -1) + (1,) * (acc.dim() - 2)
-            y = acc * torch.from_numpy(a).view(shape) + torch.from_numpy(b).view(shape)
+            y64 = (acc.double() * torch.from_numpy(aff.a).view(shape)
+                   + torch.from_numpy(aff.b).view(shape))
+            y = y64.to(acc.dtype)
         return self.act(torch.relu(y) if self.relu else y)
 
     def integer_map(self, in_exponent: int, out: IntType) -> IntegerMap:

@@ -1,5 +1,6 @@
-"""Pass: accumulator -> Mul(a) -> Add(b) [-> Relu] -> Quant becomes one BN + requantization
-node: the exact integer map (default) or the reference design's float32 BN."""
+"""Pass: accumulator -> [Cast] -> Mul(a) -> Add(b) -> [Cast] [-> Relu] -> Quant becomes one
+BN + requantization node: the exact integer map (default) or the reference design's float32 BN.
+(The exported graph evaluates ``v * a + b`` in double precision between the two Casts.)"""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def _const_operand(model: ModelWrapper, node, other: str):
     """The constant operand of a binary node whose other operand is ``other``."""
     names = [i for i in node.input if i != other]
     value = model.get_initializer(names[0]) if len(names) == 1 else None
-    return None if value is None else np.asarray(value, dtype=np.float32).reshape(-1)
+    return None if value is None else np.asarray(value, dtype=np.float64).reshape(-1)
 
 
 class LowerBNRequant(Transformation):
@@ -31,17 +32,30 @@ class LowerBNRequant(Transformation):
         self.mode = mode
 
     def _chain(self, model: ModelWrapper, acc: str):
-        """[Mul, Add, (Relu,) Quant] reading ``acc``, with a and b, or None."""
-        mul = single_consumer(model, acc, "Mul")
-        add = mul and single_consumer(model, mul.output[0], "Add")
+        """[(Cast,) Mul, Add, (Cast,) (Relu,) Quant] reading ``acc``, with a and b, or
+        None."""
+        chain = []
+
+        def follow(tensor: str, op_type: str, optional: bool = False):
+            node = single_consumer(model, tensor, op_type)
+            if node is not None:
+                chain.append(node)
+            return node if node is not None or not optional else "skip"
+
+        cast_in = follow(acc, "Cast", optional=True)
+        mul_in = acc if cast_in == "skip" else cast_in.output[0]
+        mul = follow(mul_in, "Mul")
+        add = mul and follow(mul.output[0], "Add")
         if not add:
             return None
-        a, b = _const_operand(model, mul, acc), _const_operand(model, add, mul.output[0])
-        relu = single_consumer(model, add.output[0], "Relu")
-        quant = single_consumer(model, (relu or add).output[0], "Quant")
+        a, b = _const_operand(model, mul, mul_in), _const_operand(model, add, mul.output[0])
+        cast_out = follow(add.output[0], "Cast", optional=True)
+        tail = add if cast_out == "skip" else cast_out
+        relu = follow(tail.output[0], "Relu", optional=True)
+        quant = follow((tail if relu == "skip" else relu).output[0], "Quant")
         if a is None or b is None or quant is None:
             return None
-        return [mul, add] + ([relu] if relu else []) + [quant], a, b
+        return chain, a, b
 
     def apply(self, model: ModelWrapper):
         for node in model.graph.node:
@@ -52,7 +66,7 @@ class LowerBNRequant(Transformation):
             if found is None:
                 continue
             chain, a, b = found
-            quant, relu = chain[-1], chain[2].op_type == "Relu"
+            quant, relu = chain[-1], any(n.op_type == "Relu" for n in chain)
             out, narrow = quant_params(model, quant)
             if narrow:
                 raise AddnnError(f"Quant node {quant.name!r}: narrow-range activations are not "
@@ -67,7 +81,7 @@ class LowerBNRequant(Transformation):
             common = dict(bits=out.bits, signed=int(out.signed), out_exponent=out.exponent)
             if self.mode == "float32":
                 inputs = [acc, name + "_a", name + "_b"]
-                arrays = [a, b]
+                arrays = list(BNAffine(a, b).float32())
                 new = addnn_node("FloatBNRequant", inputs, quant.output[0], name,
                                  in_exponent=in_type.exponent, relu=int(relu), **common)
             else:
