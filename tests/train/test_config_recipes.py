@@ -13,6 +13,8 @@ def test_yaml_and_overrides(tmp_path):
                              "train.init="])
     assert cfg.model.arch == "lenet5" and cfg.train.epochs == 5 and cfg.train.lr == 1.0
     assert cfg.data.augment is False and cfg.data.root == "/x" and cfg.train.init is None
+    # YAML 1.1 reads 3e-4 as a string; a float key still takes it.
+    assert load_config(path, ["train.lr=3e-4"]).train.lr == 3e-4
 
 
 @pytest.mark.parametrize("text, overrides, match", [
@@ -24,6 +26,7 @@ def test_yaml_and_overrides(tmp_path):
     ("- a\n- b", [], "mapping"),
     ("train: [", [], "not valid YAML"),
     ("", ["model.arch="], "may not be null"),
+    ("", ["train.lr=fast"], "must be float"),
 ])
 def test_config_errors(tmp_path, text, overrides, match):
     path = tmp_path / "c.yaml"

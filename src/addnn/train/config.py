@@ -87,6 +87,12 @@ def _coerce(section: str, name: str, value: Any, annotation: str) -> Any:
         if annotation.startswith(label):
             if typ is float and isinstance(value, int) and not isinstance(value, bool):
                 return float(value)
+            if typ is float and isinstance(value, str):
+                # YAML 1.1 reads 3e-4 (no dot) as a string; Python's float reads it.
+                try:
+                    return float(value)
+                except ValueError:
+                    pass
             if typ is str and isinstance(value, (int, float)) and not isinstance(value, bool):
                 return str(value)
             if not isinstance(value, typ) or isinstance(value, bool):
