@@ -32,6 +32,8 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--cases", default="addnn:8,addnn:6,addnn:4,thesis:8")
+    parser.add_argument("--free-bn", action="store_true",
+                        help="BN statistics and quantizer scales adapt while fine-tuning")
     parser.add_argument("--out", type=Path, help="JSON path (default results/quant_qat.json)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="qat_"))
@@ -52,11 +54,13 @@ def main(argv=None) -> int:
             save_model(ptq, q, quant_spec(q, "resnet20"))
             out = work / f"{preset}{bits}.pt"
             finetune(ptq, out, work / f"{preset}{bits}.run", str(args.data), "cifar10",
-                     str(work / "train.txt"), str(work / "val.txt"), args.epochs, args.lr)
+                     str(work / "train.txt"), str(work / "val.txt"), args.epochs, args.lr,
+                     freeze=not args.free_bn)
             tuned, meta = load_model(out)
             top1 = evaluate(tuned, val, progress=False)["top1"]
             rows.append({"preset": preset, "bits": int(bits), "ptq_top1": ptq_top1,
                          "finetuned_top1": top1, "epochs": args.epochs, "lr": args.lr,
+                         "free_bn_and_scales": args.free_bn,
                          "best_epoch": meta["finetune"]["best_epoch"]})
             print(f"{preset} W{bits}A{bits}: PTQ {100 * ptq_top1:.2f}% -> fine-tuned "
                   f"{100 * top1:.2f}% (best of {args.epochs} epochs: epoch "

@@ -106,7 +106,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
         run_dir = Path(str(args.output) + ".finetune")
         finetune(ptq_path, args.output, run_dir, args.calib_data, args.dataset,
-                 args.calib_index, args.val_index, args.finetune_epochs, args.finetune_lr)
+                 args.calib_index, args.val_index, args.finetune_epochs, args.finetune_lr,
+                 freeze=not args.finetune_free_bn)
         from addnn.checkpoint import read_checkpoint
 
         best = read_checkpoint(args.output)["finetune"]
@@ -246,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     qz.add_argument("--finetune-epochs", type=int, default=0,
                     help="quantization-aware fine-tuning epochs on the calibration images")
     qz.add_argument("--finetune-lr", type=float, default=1e-4)
+    qz.add_argument("--finetune-free-bn", action="store_true",
+                    help="let BN statistics and quantizer scales adapt while fine-tuning")
     qz.add_argument("--val-index", help="validation index file for fine-tuning (default: the "
                                         "last 5,000 training images)")
     qz.set_defaults(func=cmd_quantize)

@@ -231,6 +231,13 @@ def test_finetune_runs_the_training_loop(tmp_path, calibrated_float_resnet20):
     means_after = [m.running_mean for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     assert all(torch.equal(a, b) for a, b in zip(means_before, means_after))   # frozen BN
     assert (tmp_path / "run" / "metrics.csv").exists()
+    # With freeze=False the BN statistics adapt (the run's last epoch, whatever is kept).
+    finetune(ptq, tmp_path / "ft2.pt", tmp_path / "run2", str(samples), "cifar10", None, None,
+             epochs=1, lr=1e-4, batch_size=32, freeze=False)
+    trained, _ = load_model(tmp_path / "run2" / "last.pt")
+    means_free = [m.running_mean for m in trained.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert not all(torch.equal(a, b) for a, b in zip(means_before, means_free))
+    assert load_model(tmp_path / "ft2.pt")[1]["finetune"]["frozen_bn_and_scales"] is False
 
 
 def test_hardware_form_of_a_layer_map_equals_its_emulation():

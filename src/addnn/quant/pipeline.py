@@ -93,9 +93,10 @@ def quantize_checkpoint(float_path: Path, out: Path, preset: str, bits: int,
 
 def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dataset: str,
              train_index: str | None, val_index: str | None, epochs: int, lr: float,
-             batch_size: int = 128, seed: int = 0) -> dict:
+             batch_size: int = 128, seed: int = 0, freeze: bool = True) -> dict:
     """Quantization-aware fine-tuning of a PTQ checkpoint with the training loop (its progress
-    bars, logs and checkpoints; BN statistics frozen, integer BN maps in the forward pass).
+    bars, logs and checkpoints; integer BN maps in the forward pass). ``freeze`` keeps BN
+    statistics and quantizer scales fixed; without it both adapt (better at W4).
     Writes the best validation epoch to ``out``; epoch 0 (the PTQ model itself) counts."""
     from addnn.train import load_config, train
 
@@ -106,8 +107,9 @@ def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dat
                  f"model.quant_bits={spec['quant']['bits']}", f"data.dataset={dataset}",
                  f"data.root={data_root}", f"data.batch_size={batch_size}",
                  "train.recipe=thesis-adam-cosine-low", f"train.epochs={epochs}",
-                 f"train.lr={lr}", f"train.init={ptq_checkpoint}", "train.freeze_bn=true",
-                 "train.freeze_quant_scales=true",
+                 f"train.lr={lr}", f"train.init={ptq_checkpoint}",
+                 f"train.freeze_bn={str(freeze).lower()}",
+                 f"train.freeze_quant_scales={str(freeze).lower()}",
                  f"train.out={run_dir}", f"train.seed={seed}"]
     if train_index:
         overrides.append(f"data.train_index={train_index}")
@@ -129,7 +131,7 @@ def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dat
     save_model(out, model, spec, data=data.get("data", {}),
                source=data.get("source", "") + f"; fine-tuned {epochs} epochs at lr {lr}",
                calibration=data.get("calibration"), finetune={
-                   "epochs": epochs, "lr": lr, "train_index": train_index,
+                   "epochs": epochs, "lr": lr, "frozen_bn_and_scales": freeze, "train_index": train_index,
                    "best_epoch": best_epoch, "best_val_acc": best_acc, "ptq_val_acc": ptq_acc})
     return metrics
 
