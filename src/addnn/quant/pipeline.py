@@ -131,7 +131,8 @@ def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dat
     save_model(out, model, spec, data=data.get("data", {}),
                source=data.get("source", "") + f"; fine-tuned {epochs} epochs at lr {lr}",
                calibration=data.get("calibration"), finetune={
-                   "epochs": epochs, "lr": lr, "frozen_bn_and_scales": freeze, "train_index": train_index,
+                   "epochs": epochs, "lr": lr, "frozen_bn_and_scales": freeze,
+                   "train_index": train_index,
                    "best_epoch": best_epoch, "best_val_acc": best_acc, "ptq_val_acc": ptq_acc})
     return metrics
 
