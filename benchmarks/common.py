@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import torch
 
+from addnn.atomic import atomic_write_text
 from addnn.machine import describe
 
 RESULTS = Path(__file__).parent / "results"
@@ -34,9 +34,6 @@ def write_result(name: str, payload: dict, out: Path | None = None) -> Path:
               "command": " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}",
                                    *sys.argv[1:]]),
               "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(), **payload}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, out)
+    atomic_write_text(out, json.dumps(record, indent=2) + "\n")
     print(f"wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
     return out

@@ -176,15 +176,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_lower(args: argparse.Namespace) -> int:
     """Lower an exported QONNX graph to the integer graph and save it."""
-    import os
-
+    from addnn.atomic import atomic_write
     from addnn.export import count_ops, load_graph
     from addnn.transform import lower_to_integer, output_exponent
 
     graph = lower_to_integer(load_graph(args.model), args.bn)
-    tmp = args.output.with_name(f".{args.output.name}.tmp")
-    graph.save(str(tmp))
-    os.replace(tmp, args.output)
+    atomic_write(args.output, lambda tmp: graph.save(str(tmp)))
     ops = ", ".join(f"{n} {op}" for op, n in sorted(count_ops(graph).items()))
     out = graph.graph.output[0].name
     print(f"wrote {args.output} (BN {args.bn}): {ops}; logits "

@@ -114,8 +114,8 @@ def check_weights_match(graph: ModelWrapper, model: nn.Module, source: str) -> N
 
 
 def torch_in_mode(model: nn.Module, integer: bool) -> nn.Module:
-    """The model with BN as exported (float32 multiply-add, ``integer=False``) or as the
-    exact integer maps (``integer=True``, the ``addnn`` preset's emulation)."""
+    """The model with BN as exported (its float64 affine form rounded to float32,
+    ``integer=False``) or as the exact integer maps (``integer=True``, the ``addnn`` preset's emulation)."""
     if hasattr(model, "set_integer"):
         model.set_integer(integer)
     return model.eval()
@@ -188,9 +188,8 @@ def print_report(report: dict) -> None:
 def write_report(report: dict, path: str | Path) -> None:
     """The report without the logits, as JSON, written atomically."""
     import json
-    import os
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({k: v for k, v in report.items() if k != "rungs"}, indent=2))
-    os.replace(tmp, path)
+    from addnn.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps({k: v for k, v in report.items() if k != "rungs"},
+                                       indent=2))

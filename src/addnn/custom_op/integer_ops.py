@@ -38,9 +38,9 @@ class _IntOp(CustomOp):
     def infer_node_datatype(self, model):
         pass     # set by the lowering pass from the contract's bounds
 
-    def out_type(self, exponent_attr: str = "out_exponent") -> IntType:
+    def out_type(self) -> IntType:
         return IntType(self.get_nodeattr("bits"), bool(self.get_nodeattr("signed")),
-                       self.get_nodeattr(exponent_attr))
+                       self.get_nodeattr("out_exponent"))
 
     def verify_node(self):
         return [f"{self.onnx_node.op_type}: attributes and inputs are valid"]

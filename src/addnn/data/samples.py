@@ -3,13 +3,13 @@ name of the dataset they come from (which fixes the normalisation)."""
 
 from __future__ import annotations
 
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from addnn.atomic import atomic_write
 from addnn.data.cifar import CIFAR_MEAN, CIFAR_STD
 from addnn.data.dataset import ImageDataset
 from addnn.data.fashion_mnist import FMNIST_MEAN, FMNIST_STD
@@ -22,11 +22,9 @@ _NORMALISATION = {"cifar10": (10, CIFAR_MEAN, CIFAR_STD), "cifar100": (100, CIFA
 def save_samples(path: str | Path, dataset: ImageDataset, source: str, note: str = "") -> None:
     if source not in _NORMALISATION:
         raise AddnnError(f"unknown sample source {source!r}")
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, images=dataset.images.numpy(), labels=dataset.labels.numpy(),
-                        source=np.array(source), note=np.array(note))
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: np.savez_compressed(
+        tmp, images=dataset.images.numpy(), labels=dataset.labels.numpy(),
+        source=np.array(source), note=np.array(note)), suffix=".npz")
 
 
 def load_samples(path: str | Path) -> ImageDataset:

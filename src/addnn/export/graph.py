@@ -45,15 +45,20 @@ def check_ops(model: ModelWrapper, source: str) -> None:
             raise AddnnError(f"{source}: {_node_label(node)}: {'; '.join(problems)}")
 
 
-def load_graph(path: str | Path) -> ModelWrapper:
-    """Read an ONNX file for execution, with a one-line error for anything addnn cannot run."""
+def read_onnx(path: str | Path) -> onnx.ModelProto:
+    """The ONNX model in ``path``; a one-line error for a missing or non-ONNX file."""
     path = Path(path)
     if not path.is_file():
         raise AddnnError(f"{path}: no such file")
     try:
-        proto = onnx.load(str(path))
+        return onnx.load(str(path))
     except Exception as err:   # protobuf's DecodeError and friends
         raise AddnnError(f"{path} is not an ONNX model ({type(err).__name__})") from err
+
+
+def load_graph(path: str | Path) -> ModelWrapper:
+    """Read an ONNX file for execution, with a one-line error for anything addnn cannot run."""
+    proto = read_onnx(path)
     if not proto.graph.node:
         raise AddnnError(f"{path} is not an ONNX model (no graph nodes)")
     model = ModelWrapper(proto)

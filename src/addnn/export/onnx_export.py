@@ -11,7 +11,6 @@ qonnx, shape- and datatype-inferred, checked strictly, and written atomically.
 from __future__ import annotations
 
 import copy
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -23,6 +22,7 @@ from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.cleanup import cleanup_model
 from torch import nn
 
+from addnn.atomic import atomic_write
 from addnn.errors import AddnnError
 from addnn.export.graph import check_ops, count_ops, strict_check
 from addnn.nn.adder import Adder2d
@@ -49,8 +49,9 @@ def _torch_export(model: nn.Module, x: torch.Tensor, path: Path, fmt: str) -> No
     on the instance it ran on."""
     model = copy.deepcopy(model).eval()
     if hasattr(model, "set_integer"):
-        model.set_integer(False)    # BN exports as BatchNormalization; the integer maps are a
-        #                             lowering of the integer graph (addnn.transform)
+        model.set_integer(False)    # BN exports as its float64 affine form (Cast, Mul, Add,
+        #                             Cast); the integer maps are the lowering's job
+        #                             (addnn.transform)
     kwargs = dict(dynamo=False, opset_version=OPSET, input_names=["input"],
                   output_names=["logits"])
     with warnings.catch_warnings(), torch.no_grad():
@@ -91,7 +92,5 @@ def export_model(model: nn.Module, output: str | Path, fmt: str = "qonnx",
         if found != adders:
             raise AddnnError(f"export produced {found} Adder2d nodes for {adders} adder layers")
         strict_check(graph)
-        staged = Path(tmp) / output.name
-        graph.save(str(staged))
-        os.replace(staged, output)
+    atomic_write(output, lambda staged: graph.save(str(staged)))
     return graph

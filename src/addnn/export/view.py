@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import onnx
-
 from addnn.errors import AddnnError
+from addnn.export.graph import read_onnx
 
 
 def serve(path: str | Path, port: int = 8080, block: bool = False) -> tuple[str, int]:
@@ -16,12 +15,7 @@ def serve(path: str | Path, port: int = 8080, block: bool = False) -> tuple[str,
     import netron
 
     path = Path(path)
-    if not path.is_file():
-        raise AddnnError(f"{path}: no such file")
-    try:
-        onnx.load(str(path), load_external_data=False)
-    except Exception as err:   # protobuf's DecodeError and friends
-        raise AddnnError(f"{path} is not an ONNX model ({type(err).__name__})") from err
+    read_onnx(path)         # a clear error before Netron serves a file it cannot show
     try:
         address = netron.serve(str(path), address=("127.0.0.1", port), browse=False)
     except OSError as err:

@@ -9,7 +9,6 @@ on what Vivado packs. INV cells are counted as LUTs (Vivado implements them as L
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from addnn.atomic import atomic_write_text
 from addnn.errors import AddnnError
 from addnn.machine import describe
 from addnn.rtl.model import Variant
@@ -146,18 +146,6 @@ def markdown(record: dict) -> str:
     return "\n".join(out)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def run_report(sizes=SIZES, out_dir: Path = Path("benchmarks/results"),
                variants=tuple(Variant), name: str = "rtl_report") -> dict:
     """Synthesize every (size, variant), write ``NAME.json`` and ``NAME.md`` in ``out_dir``."""
@@ -184,6 +172,6 @@ def run_report(sizes=SIZES, out_dir: Path = Path("benchmarks/results"),
                   "subtractors form before the DSP), LUTs do |.| + accumulate."),
     }
     out_dir = Path(out_dir)
-    _atomic_write(out_dir / f"{name}.json", json.dumps(record, indent=2) + "\n")
-    _atomic_write(out_dir / f"{name}.md", markdown(record))
+    atomic_write_text(out_dir / f"{name}.json", json.dumps(record, indent=2) + "\n")
+    atomic_write_text(out_dir / f"{name}.md", markdown(record))
     return record

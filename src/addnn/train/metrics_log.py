@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
+
+from addnn.atomic import atomic_write
 
 COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "images_per_s",
            "seconds")
@@ -36,13 +37,15 @@ class MetricsLog:
             self.writer = SummaryWriter(str(out / "tensorboard"), purge_step=resume_epoch + 1)
 
     def _write(self, rows: list[dict]) -> None:
-        tmp = self.path.with_suffix(".csv.tmp")
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, COLUMNS)
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in COLUMNS})
-        os.replace(tmp, self.path)
+        def write(tmp: Path) -> None:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.DictWriter(f, COLUMNS)
+                writer.writeheader()
+                for row in rows:
+                    writer.writerow({k: ("" if row.get(k) is None else row[k])
+                                     for k in COLUMNS})
+
+        atomic_write(self.path, write)
 
     def append(self, row: dict) -> None:
         with open(self.path, "a", newline="") as f:
@@ -87,8 +90,8 @@ def plot_curves(csv_path: str | Path, png_path: str | Path | None = None,
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    tmp = png_path.with_name(png_path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, png_path)
+    try:
+        atomic_write(png_path, lambda tmp: fig.savefig(tmp, dpi=100), suffix=".png")
+    finally:
+        plt.close(fig)
     return png_path

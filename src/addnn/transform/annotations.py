@@ -13,7 +13,6 @@ from addnn.numeric import IntType, exponent_of
 
 _KEY = "addnn.exponent."
 OUTPUT_EXPONENT = "addnn.output_exponent"
-FLOAT_OPS = {"Quant", "Mul", "Add", "Relu", "Conv", "GlobalAveragePool", "BatchNormalization"}
 
 
 def exponent(model: ModelWrapper, tensor: str) -> int | None:

@@ -36,24 +36,26 @@ class LowerBNRequant(Transformation):
         None."""
         chain = []
 
-        def follow(tensor: str, op_type: str, optional: bool = False):
+        def step(tensor: str, op_type: str) -> str:
+            """Take the single ``op_type`` reader of ``tensor`` into the chain and return its
+            output; ``tensor`` itself when there is none."""
             node = single_consumer(model, tensor, op_type)
-            if node is not None:
-                chain.append(node)
-            return node if node is not None or not optional else "skip"
+            if node is None:
+                return tensor
+            chain.append(node)
+            return node.output[0]
 
-        cast_in = follow(acc, "Cast", optional=True)
-        mul_in = acc if cast_in == "skip" else cast_in.output[0]
-        mul = follow(mul_in, "Mul")
-        add = mul and follow(mul.output[0], "Add")
-        if not add:
+        mul_in = step(acc, "Cast")
+        add_in = step(mul_in, "Mul")
+        add_out = step(add_in, "Add")
+        if add_in == mul_in or add_out == add_in:
+            return None                                     # no Mul, or no Add after it
+        quant_in = step(step(add_out, "Cast"), "Relu")
+        if step(quant_in, "Quant") == quant_in:
             return None
-        a, b = _const_operand(model, mul, mul_in), _const_operand(model, add, mul.output[0])
-        cast_out = follow(add.output[0], "Cast", optional=True)
-        tail = add if cast_out == "skip" else cast_out
-        relu = follow(tail.output[0], "Relu", optional=True)
-        quant = follow((tail if relu == "skip" else relu).output[0], "Quant")
-        if a is None or b is None or quant is None:
+        mul, add = (next(n for n in chain if n.op_type == t) for t in ("Mul", "Add"))
+        a, b = _const_operand(model, mul, mul_in), _const_operand(model, add, add_in)
+        if a is None or b is None:
             return None
         return chain, a, b
 
