@@ -168,7 +168,7 @@ class BNAffine:
 
     - float64 matters: an adder's accumulator is large against its BN output, so ``v * a`` and
       ``b`` nearly cancel, and rounding ``b`` to float32 moves some outputs by a whole output
-      step (at W6 that cost 0.6 points on val-exact).
+      step (at W6 that cost accuracy on val-exact).
     - The float path (PyTorch eval, the QONNX graph) evaluates ``v * a + b`` in float64 and
       rounds the result to float32 before quantizing; the integer map quantizes the float64
       result directly.
