@@ -34,6 +34,10 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", default="addnn:8,addnn:6,addnn:4,thesis:8")
     parser.add_argument("--free-bn", action="store_true",
                         help="BN statistics and quantizer scales adapt while fine-tuning")
+    parser.add_argument("--distill", type=float, default=0.0, metavar="WEIGHT",
+                        help="distil from the float model with this soft-loss weight (0: off)")
+    parser.add_argument("--temperature", type=float, default=4.0)
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="JSON path (default results/quant_qat.json)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="qat_"))
@@ -43,6 +47,10 @@ def main(argv=None) -> int:
         exact = np.flatnonzero(np.load(args.data / "exact_train_mask.npy"))
         np.savetxt(work / "train.txt", exact[exact < 40000], fmt="%d")
         np.savetxt(work / "val.txt", np.arange(40000, 41017), fmt="%d")
+        teacher = None
+        if args.distill > 0:
+            teacher = work / "teacher.pt"
+            save_model(teacher, model, {"arch": "resnet20", "kind": "adder", "num_classes": 10})
         calib = calibration_subset(full.subset(exact[exact < 40000]), 1024)
         val = full.subset(np.arange(40000, 41017), "val-exact")
         rows = []
@@ -55,12 +63,16 @@ def main(argv=None) -> int:
             out = work / f"{preset}{bits}.pt"
             finetune(ptq, out, work / f"{preset}{bits}.run", str(args.data), "cifar10",
                      str(work / "train.txt"), str(work / "val.txt"), args.epochs, args.lr,
-                     freeze=not args.free_bn)
+                     freeze=not args.free_bn, seed=args.seed,
+                     teacher=str(teacher) if teacher else None, distill_weight=args.distill,
+                     distill_temperature=args.temperature)
             tuned, meta = load_model(out)
             top1 = evaluate(tuned, val, progress=False)["top1"]
             rows.append({"preset": preset, "bits": int(bits), "ptq_top1": ptq_top1,
                          "finetuned_top1": top1, "epochs": args.epochs, "lr": args.lr,
-                         "free_bn_and_scales": args.free_bn,
+                         "free_bn_and_scales": args.free_bn, "seed": args.seed,
+                         "distill_weight": args.distill,
+                         "distill_temperature": args.temperature if args.distill else None,
                          "best_epoch": meta["finetune"]["best_epoch"]})
             print(f"{preset} W{bits}A{bits}: PTQ {100 * ptq_top1:.2f}% -> fine-tuned "
                   f"{100 * top1:.2f}% (best of {args.epochs} epochs: epoch "

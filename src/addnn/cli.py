@@ -107,7 +107,10 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         run_dir = Path(str(args.output) + ".finetune")
         finetune(ptq_path, args.output, run_dir, args.calib_data, args.dataset,
                  args.calib_index, args.val_index, args.finetune_epochs, args.finetune_lr,
-                 freeze=not args.finetune_free_bn)
+                 freeze=not args.finetune_free_bn,
+                 teacher=str(args.checkpoint) if args.finetune_distill > 0 else None,
+                 distill_weight=args.finetune_distill,
+                 distill_temperature=args.finetune_temperature)
         from addnn.checkpoint import read_checkpoint
 
         best = read_checkpoint(args.output)["finetune"]
@@ -246,6 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     qz.add_argument("--finetune-lr", type=float, default=1e-4)
     qz.add_argument("--finetune-free-bn", action="store_true",
                     help="let BN statistics and quantizer scales adapt while fine-tuning")
+    qz.add_argument("--finetune-distill", type=float, default=0.0, metavar="WEIGHT",
+                    help="distil from the float checkpoint: weight of the soft loss in [0, 1] "
+                         "(0: cross-entropy only)")
+    qz.add_argument("--finetune-temperature", type=float, default=4.0)
     qz.add_argument("--val-index", help="validation index file for fine-tuning (default: the "
                                         "last 5,000 training images)")
     qz.set_defaults(func=cmd_quantize)

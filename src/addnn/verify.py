@@ -115,7 +115,8 @@ def check_weights_match(graph: ModelWrapper, model: nn.Module, source: str) -> N
 
 def torch_in_mode(model: nn.Module, integer: bool) -> nn.Module:
     """The model with BN as exported (its float64 affine form rounded to float32,
-    ``integer=False``) or as the exact integer maps (``integer=True``, the ``addnn`` preset's emulation)."""
+    ``integer=False``) or as the exact integer maps (``integer=True``, the ``addnn`` preset's
+    emulation)."""
     if hasattr(model, "set_integer"):
         model.set_integer(integer)
     return model.eval()

@@ -93,10 +93,13 @@ def quantize_checkpoint(float_path: Path, out: Path, preset: str, bits: int,
 
 def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dataset: str,
              train_index: str | None, val_index: str | None, epochs: int, lr: float,
-             batch_size: int = 128, seed: int = 0, freeze: bool = True) -> dict:
+             batch_size: int = 128, seed: int = 0, freeze: bool = True,
+             teacher: str | None = None, distill_weight: float = 0.5,
+             distill_temperature: float = 4.0) -> dict:
     """Quantization-aware fine-tuning of a PTQ checkpoint with the training loop (its progress
     bars, logs and checkpoints; integer BN maps in the forward pass). ``freeze`` keeps BN
-    statistics and quantizer scales fixed; without it both adapt (better at W4).
+    statistics and quantizer scales fixed; without it both adapt (better at W4). ``teacher``
+    (a checkpoint, e.g. the float model) adds distillation (``addnn.train.distill``).
     Writes the best validation epoch to ``out``; epoch 0 (the PTQ model itself) counts."""
     from addnn.train import load_config, train
 
@@ -113,6 +116,9 @@ def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dat
                  f"train.out={run_dir}", f"train.seed={seed}"]
     if train_index:
         overrides.append(f"data.train_index={train_index}")
+    if teacher:
+        overrides += [f"train.teacher={teacher}", f"train.distill_weight={distill_weight}",
+                      f"train.distill_temperature={distill_temperature}"]
     if val_index:
         overrides.append(f"data.val={val_index}")
     cfg = load_config(None, overrides)
@@ -132,6 +138,9 @@ def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dat
                source=data.get("source", "") + f"; fine-tuned {epochs} epochs at lr {lr}",
                calibration=data.get("calibration"), finetune={
                    "epochs": epochs, "lr": lr, "frozen_bn_and_scales": freeze,
+                   "teacher": Path(teacher).name if teacher else None,
+                   "distill_weight": distill_weight if teacher else None,
+                   "distill_temperature": distill_temperature if teacher else None,
                    "train_index": train_index,
                    "best_epoch": best_epoch, "best_val_acc": best_acc, "ptq_val_acc": ptq_acc})
     return metrics

@@ -62,6 +62,9 @@ class TrainConfig:
     device: str = "cpu"
     freeze_bn: bool = False           # keep BN statistics fixed (fine-tuning quantized models)
     freeze_quant_scales: bool = False  # keep calibrated quantizer scales fixed
+    teacher: str | None = None        # checkpoint to distil from (addnn.train.distill)
+    distill_weight: float = 0.5       # share of the soft (teacher) term in the loss
+    distill_temperature: float = 4.0
 
 
 @dataclass

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -22,6 +21,7 @@ from addnn.data import BatchLoader, load_dataset
 from addnn.errors import AddnnError
 from addnn.models import build_model
 from addnn.train.config import Config
+from addnn.train.distill import distill_loss, load_teacher
 from addnn.train.distributed import (
     Dist,
     all_sum,
@@ -54,7 +54,8 @@ def _save(path: Path, model, cfg: Config, epoch: int, optimizer, scheduler, best
 
 
 def _train_epoch(model, loader, optimizer, scheduler, step_per_batch: bool, device,
-                 max_steps: int | None, info: Dist, desc: str, freeze_bn: bool) -> dict:
+                 max_steps: int | None, info: Dist, desc: str, freeze_bn: bool,
+                 loss_fn) -> dict:
     model.train()
     if freeze_bn:
         for m in model.modules():
@@ -69,7 +70,7 @@ def _train_epoch(model, loader, optimizer, scheduler, step_per_batch: bool, devi
             break
         images, labels = images.to(device), labels.to(device)
         logits = model(images)
-        loss = F.cross_entropy(logits, labels)
+        loss = loss_fn(images, logits, labels)
         if not torch.isfinite(loss):
             raise AddnnError(f"training diverged: loss is {loss.item()} at step {step} "
                              f"({desc}); lower the learning rate")
@@ -89,6 +90,21 @@ def _train_epoch(model, loader, optimizer, scheduler, step_per_batch: bool, devi
     return {"train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
             "images_per_s": seen / max(elapsed / info.world_size, 1e-9),
             "seconds": elapsed / info.world_size}
+
+
+def _loss_fn(cfg: Config, device):
+    """(images, logits, labels) -> loss: cross-entropy, or distillation from train.teacher."""
+    t = cfg.train
+    teacher = load_teacher(t.teacher, cfg.model.num_classes, device) if t.teacher else None
+    weight = t.distill_weight if teacher is not None else 0.0
+
+    def loss_fn(images, logits, labels):
+        if teacher is None:
+            return distill_loss(logits, logits, labels, 0.0, t.distill_temperature)
+        with torch.no_grad():
+            target = teacher(images)
+        return distill_loss(logits, target, labels, weight, t.distill_temperature)
+    return loss_fn
 
 
 def train(cfg: Config, resume: bool = False) -> dict:
@@ -141,6 +157,7 @@ def train(cfg: Config, resume: bool = False) -> dict:
         for name, param in model.named_parameters():
             if "scaling_impl" in name:
                 param.requires_grad_(False)
+    loss_fn = _loss_fn(cfg, device)
     optimizer = build_optimizer(recipe, [p for p in model.parameters() if p.requires_grad])
     scheduler = build_scheduler(recipe, optimizer)
 
@@ -170,7 +187,7 @@ def train(cfg: Config, resume: bool = False) -> dict:
                                     recipe.steps_per == "batch", device,
                                     cfg.train.max_steps_per_epoch, info,
                                     f"epoch {epoch + 1}/{recipe.epochs}",
-                                    cfg.train.freeze_bn))
+                                    cfg.train.freeze_bn, loss_fn))
             sync_buffers(model, info)
             if (epoch + 1) % cfg.train.eval_every == 0 or epoch + 1 == recipe.epochs:
                 val = evaluate(model, val_set, cfg.data.eval_batch_size, device, info)
