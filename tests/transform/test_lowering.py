@@ -42,7 +42,7 @@ class TinyAddnn(nn.Module):
         self.fc = QuantConv2d(c1, 4, 1, bias=False, weight_quant=p.conv_weight,
                               return_quant_tensor=True)
         self.bn2 = BNAct(nn.BatchNorm2d(4), _act(p.act_signed, p.logit_bits), False,
-                         _mac_acc(c1, bits + 1, 8))
+                         _mac_acc(c1, p.stream_bits + 1, 8))
 
     def forward(self, x):
         x = self.input_quant(x)

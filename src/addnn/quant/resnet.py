@@ -37,11 +37,14 @@ def _mac_acc(window: int, x_bits: int, w_bits: int):
 
 
 class AddnnBlock(nn.Module):
-    """Integer-only BasicBlock: adders on the input's grid, BN maps, integer residual add."""
+    """Integer-only BasicBlock: adders on the input's grid, BN maps, integer residual add.
+    With a residual stream wider than ``p.bits``, ``adder_input`` requantizes the block input
+    to ``p.bits`` for the adders; the shortcut keeps the wide value."""
 
     def __init__(self, p: Preset, cin: int, cout: int, stride: int):
         super().__init__()
-        b = p.bits
+        b, sb = p.bits, p.stream_bits or p.bits
+        self.adder_input = _act(p.act_unsigned, b) if sb > b else None
         self.conv1 = QuantAdder2d(cin, cout, 3, stride, 1, weight_quant="input")
         self.bn1 = BNAct(nn.BatchNorm2d(cout), _act(p.act_unsigned, b), True,
                          _adder_acc(cin * 9, b))
@@ -53,15 +56,16 @@ class AddnnBlock(nn.Module):
             self.downsample = nn.Sequential(
                 QuantAdder2d(cin, cout, 1, stride, 0, weight_quant="input"),
                 BNAct(nn.BatchNorm2d(cout), self.residual, False, _adder_acc(cin, b)))
-        self.relu = QuantReLU(act_quant=p.act_unsigned, bit_width=b, return_quant_tensor=True)
+        self.relu = QuantReLU(act_quant=p.act_unsigned, bit_width=sb, return_quant_tensor=True)
 
     def forward(self, x):
-        out = self.bn1(self.conv1(x), scale_of(x))
+        xa = x if self.adder_input is None else self.adder_input(x)
+        out = self.bn1(self.conv1(xa), scale_of(xa))
         out = self.bn2(self.conv2(out), scale_of(out))
         if self.downsample is None:
             identity = self.residual(x)
         else:
-            identity = self.downsample[1](self.downsample[0](x), scale_of(x))
+            identity = self.downsample[1](self.downsample[0](xa), scale_of(xa))
         return self.relu(out + identity)
 
 
@@ -116,7 +120,7 @@ class QuantCifarResNet(nn.Module):
             self.input_quant = _act(p.act_signed, 8)
             self.conv1 = QuantConv2d(3, 16, 3, padding=1, bias=False, weight_quant=p.conv_weight,
                                      return_quant_tensor=True)
-            self.bn1 = BNAct(nn.BatchNorm2d(16), _act(p.act_unsigned, p.bits), True,
+            self.bn1 = BNAct(nn.BatchNorm2d(16), _act(p.act_unsigned, p.stream_bits), True,
                              _mac_acc(27, 8, 8))
         else:
             self.input_quant = None
@@ -132,7 +136,7 @@ class QuantCifarResNet(nn.Module):
             self.fc = QuantConv2d(64, num_classes, 1, bias=False, weight_quant=p.conv_weight,
                                   return_quant_tensor=True)
             self.bn2 = BNAct(nn.BatchNorm2d(num_classes), _act(p.act_signed, p.logit_bits),
-                             False, _mac_acc(64, p.bits + 1, 8))
+                             False, _mac_acc(64, p.stream_bits + 1, 8))
         else:
             self.avgpool = nn.AdaptiveAvgPool2d(1)
             self.fc = QuantConv2d(64, num_classes, 1, bias=False, weight_quant=p.conv_weight,
