@@ -252,3 +252,37 @@ def test_hardware_form_of_a_layer_map_equals_its_emulation():
     from addnn.numeric import bn_requant_torch
     assert torch.equal(m(acc), bn_requant_torch(acc, e_in, BNParams.from_module(layer.bn),
                                                 out_type, True))
+
+
+@pytest.mark.parametrize("bits", [4, 6, 8])
+def test_adders_read_preset_width_while_the_stream_stays_8_bits(bits, calibrated_float_resnet20):
+    """Every adder input (and so every adder weight grid) is ``bits`` wide and unsigned; block
+    outputs are 8 bits wide; below 8 bits a block's adder input is its stream input
+    requantized by a rounded shift."""
+    from addnn.quant.calibrate import input_scales
+
+    data = synthetic("cifar10", n=64)
+    q, _ = quantize_model(calibrated_float_resnet20(data), "addnn", bits, data)
+    x = data.normalize(data.images[:16])
+    adders = input_scales(q, x)
+    assert len(adders) == 20 and all(int(b.item()) == bits for _, b in adders.values())
+    streams, inputs = {}, {}
+    hooks = [b.relu.register_forward_hook(
+        lambda m, a, out, k=i: streams.__setitem__(k, out)) for i, b in enumerate(
+        m for m in q.modules() if isinstance(m, AddnnBlock))]
+    hooks += [b.conv1.register_forward_pre_hook(
+        lambda m, a, k=i: inputs.__setitem__(k, a[0])) for i, b in enumerate(
+        m for m in q.modules() if isinstance(m, AddnnBlock))]
+    with torch.no_grad():
+        q.eval()(x)
+    for h in hooks:
+        h.remove()
+    assert all(int(t.bit_width.item()) == 8 and not t.signed for t in streams.values())
+    blocks = [m for m in q.modules() if isinstance(m, AddnnBlock)]
+    assert all((b.adder_input is None) == (bits == 8) for b in blocks)
+    for i in range(1, len(blocks)):       # block i reads block i-1's stream
+        wide, narrow = streams[i - 1], inputs[i]
+        shift = exponent_of(narrow.scale.item()) - exponent_of(wide.scale.item())
+        ints = torch.round(wide.value / wide.scale).long()
+        expect = torch.round(ints.double() / 2 ** shift).clamp(0, 2 ** bits - 1)
+        assert torch.equal(narrow.value.double() / narrow.scale.double(), expect)
