@@ -3,9 +3,12 @@
 Fine-tuning data: the 4,068 exact-pixel images of data_batch_1..4 (CIFAR-10 approximate copy),
 with augmentation; validation and the reported figure: val-exact (1,017 images, training images
 of the released model). Each case: PTQ as in quant_ptq.py, then E epochs of the training loop
-(Adam, cosine from LR, BN statistics frozen, integer BN maps for `addnn`), best epoch kept.
+(Adam, cosine from LR, BN statistics frozen unless --free-bn, integer BN maps for `addnn`,
+optionally distillation from the float model), best epoch kept; every epoch's accuracy is
+recorded too, since picking the best epoch on val-exact flatters it.
 
     python benchmarks/quant_qat.py [--epochs E] [--lr LR] [--cases addnn:4,addnn:8,...]
+        [--free-bn] [--distill WEIGHT --temperature T] [--out JSON]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from addnn.data import load_cifar
 from addnn.models import load_official
 from addnn.quant.pipeline import calibration_subset, finetune, quant_spec, quantize_model
 from addnn.train import evaluate
+from addnn.train.metrics_log import read_csv
 
 
 def main(argv=None) -> int:
@@ -67,13 +71,15 @@ def main(argv=None) -> int:
                      teacher=str(teacher) if teacher else None, distill_weight=args.distill,
                      distill_temperature=args.temperature)
             tuned, meta = load_model(out)
+            curve = [r["val_acc"] for r in read_csv(work / f"{preset}{bits}.run" / "metrics.csv")]
             top1 = evaluate(tuned, val, progress=False)["top1"]
             rows.append({"preset": preset, "bits": int(bits), "ptq_top1": ptq_top1,
                          "finetuned_top1": top1, "epochs": args.epochs, "lr": args.lr,
                          "free_bn_and_scales": args.free_bn, "seed": args.seed,
                          "distill_weight": args.distill,
                          "distill_temperature": args.temperature if args.distill else None,
-                         "best_epoch": meta["finetune"]["best_epoch"]})
+                         "best_epoch": meta["finetune"]["best_epoch"],
+                         "val_top1_per_epoch": curve})
             print(f"{preset} W{bits}A{bits}: PTQ {100 * ptq_top1:.2f}% -> fine-tuned "
                   f"{100 * top1:.2f}% (best of {args.epochs} epochs: epoch "
                   f"{meta['finetune']['best_epoch']}) on val-exact")

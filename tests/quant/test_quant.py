@@ -238,6 +238,19 @@ def test_finetune_runs_the_training_loop(tmp_path, calibrated_float_resnet20):
     means_free = [m.running_mean for m in trained.modules() if isinstance(m, nn.BatchNorm2d)]
     assert not all(torch.equal(a, b) for a, b in zip(means_before, means_free))
     assert load_model(tmp_path / "ft2.pt")[1]["finetune"]["frozen_bn_and_scales"] is False
+    # Distillation from the float model changes the trained weights and is recorded.
+    teacher = tmp_path / "float.pt"
+    save_model(teacher, _float_model(data), {"arch": "resnet20", "kind": "adder",
+                                            "num_classes": 10})
+    finetune(ptq, tmp_path / "ft3.pt", tmp_path / "run3", str(samples), "cifar10", None, None,
+             epochs=1, lr=1e-4, batch_size=32, freeze=False, teacher=str(teacher),
+             distill_weight=1.0, distill_temperature=2.0)
+    distilled, meta3 = load_model(tmp_path / "run3" / "last.pt")
+    assert not all(torch.equal(a, b) for a, b in zip(trained.state_dict().values(),
+                                                     distilled.state_dict().values()))
+    assert meta3["train_state"]["config"]["train"]["teacher"] == str(teacher)
+    ft3 = load_model(tmp_path / "ft3.pt")[1]["finetune"]
+    assert (ft3["teacher"], ft3["distill_weight"]) == ("float.pt", 1.0)
 
 
 def test_hardware_form_of_a_layer_map_equals_its_emulation():
