@@ -30,6 +30,11 @@ demo: setup
 	$(VENV)/bin/addnn eval assets/models/resnet20_adder_official.pt --data assets/samples/cifar10_val_exact_256.npz
 	@echo "== 3. the shipped default: integer-only W8A8 addnn ResNet-20 (integer BN maps) =="
 	$(VENV)/bin/addnn eval assets/models/resnet20_adder_addnn_w8.pt --data assets/samples/cifar10_val_exact_256.npz
+	@echo "== 3b. quantization: the float model to W4A4 (PTQ, then 1 epoch of QAT distilled from the float model), calibrated, tuned and evaluated on the same samples, so only a smoke run =="
+	@mkdir -p build
+	rm -rf build/resnet20_addnn_w4.pt.finetune
+	$(VENV)/bin/addnn quantize assets/models/resnet20_adder_official.pt --preset addnn --bits 4 --calib-data assets/samples/cifar10_val_exact_256.npz --calib-images 256 --finetune-epochs 1 --finetune-free-bn --finetune-distill 0.5 -o build/resnet20_addnn_w4.pt
+	$(VENV)/bin/addnn eval build/resnet20_addnn_w4.pt --data assets/samples/cifar10_val_exact_256.npz
 	@echo "== 4. QONNX export of the default (20 Adder2d nodes) =="
 	@mkdir -p build
 	$(VENV)/bin/addnn export assets/models/resnet20_adder_addnn_w8.pt -o build/resnet20_addnn_w8.onnx

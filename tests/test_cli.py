@@ -81,3 +81,8 @@ def test_quantize_command_end_to_end(tmp_path, capsys):
     assert main(["quantize", str(out), "--calib-data", str(SAMPLES), "-o",
                  str(tmp_path / "again.pt")]) == 2          # already quantized
     assert not (tmp_path / "again.pt").exists()
+    (tmp_path / "tuned.pt.finetune").mkdir()      # an earlier run is never overwritten
+    assert main(["quantize", str(MODEL), "--calib-data", str(SAMPLES), "--finetune-epochs", "1",
+                 "-o", str(tmp_path / "tuned.pt")]) == 2
+    assert "holds an earlier fine-tuning run" in capsys.readouterr().err
+    assert not (tmp_path / "tuned.pt").exists() and not (tmp_path / "tuned.pt.ptq.pt").exists()

@@ -96,6 +96,10 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         calib.name = f"{args.dataset} training images listed in {Path(args.calib_index).name}"
     calib = calibration_subset(calib, args.calib_images)
     ptq_path = args.output if not args.finetune_epochs else Path(str(args.output) + ".ptq.pt")
+    run_dir = Path(str(args.output) + ".finetune")
+    if args.finetune_epochs and run_dir.exists():
+        raise AddnnError(f"{run_dir} holds an earlier fine-tuning run; remove it or choose "
+                         "another -o")
     report = quantize_checkpoint(args.checkpoint, ptq_path, args.preset, args.bits, calib,
                                  args.reestimate_bn)
     print(f"wrote {ptq_path}: preset {args.preset}, {args.bits} bits, calibrated on "
@@ -104,7 +108,6 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     if args.finetune_epochs:
         from addnn.quant.pipeline import finetune
 
-        run_dir = Path(str(args.output) + ".finetune")
         finetune(ptq_path, args.output, run_dir, args.calib_data, args.dataset,
                  args.calib_index, args.val_index, args.finetune_epochs, args.finetune_lr,
                  freeze=not args.finetune_free_bn,
