@@ -43,13 +43,13 @@ class AddnnBlock(nn.Module):
 
     def __init__(self, p: Preset, cin: int, cout: int, stride: int):
         super().__init__()
-        b, sb = p.bits, p.stream_bits or p.bits
+        b, sb = p.bits, p.stream_bits
         self.adder_input = _act(p.act_unsigned, b) if sb > b else None
         self.conv1 = QuantAdder2d(cin, cout, 3, stride, 1, weight_quant="input")
         self.bn1 = BNAct(nn.BatchNorm2d(cout), _act(p.act_unsigned, b), True,
                          _adder_acc(cin * 9, b))
         self.conv2 = QuantAdder2d(cout, cout, 3, 1, 1, weight_quant="input")
-        self.residual = _act(p.act_signed, p.residual_bits)     # shared by both operands
+        self.residual = _act(p.act_signed, sb + 1)     # shared by both operands
         self.bn2 = BNAct(nn.BatchNorm2d(cout), self.residual, False, _adder_acc(cout * 9, b))
         self.downsample = None
         if stride != 1 or cin != cout:

@@ -14,16 +14,20 @@ from addnn.checkpoint import load_model
 from addnn.errors import AddnnError
 
 
+def check_settings(weight: float, temperature: float) -> None:
+    if not 0.0 <= weight <= 1.0:
+        raise AddnnError(f"distillation weight {weight} outside [0, 1]")
+    if temperature <= 0:
+        raise AddnnError(f"distillation temperature {temperature} must be positive")
+
+
 def distill_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
                  weight: float, temperature: float) -> torch.Tensor:
     """``(1 - weight)·CE(logits, labels) + weight·T²·KL(teacher_T ‖ student_T)``.
 
     The T² factor keeps the soft term's gradient on the scale of the hard one (its gradient
     shrinks as 1/T²), so ``weight`` means the same at every temperature."""
-    if not 0.0 <= weight <= 1.0:
-        raise AddnnError(f"distillation weight {weight} outside [0, 1]")
-    if temperature <= 0:
-        raise AddnnError(f"distillation temperature {temperature} must be positive")
+    check_settings(weight, temperature)
     hard = F.cross_entropy(logits, labels)
     if weight == 0.0:
         return hard

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
@@ -21,7 +22,7 @@ from addnn.data import BatchLoader, load_dataset
 from addnn.errors import AddnnError
 from addnn.models import build_model
 from addnn.train.config import Config
-from addnn.train.distill import distill_loss, load_teacher
+from addnn.train.distill import check_settings, distill_loss, load_teacher
 from addnn.train.distributed import (
     Dist,
     all_sum,
@@ -95,15 +96,15 @@ def _train_epoch(model, loader, optimizer, scheduler, step_per_batch: bool, devi
 def _loss_fn(cfg: Config, device):
     """(images, logits, labels) -> loss: cross-entropy, or distillation from train.teacher."""
     t = cfg.train
-    teacher = load_teacher(t.teacher, cfg.model.num_classes, device) if t.teacher else None
-    weight = t.distill_weight if teacher is not None else 0.0
+    check_settings(t.distill_weight, t.distill_temperature)   # refused before the first step
+    if not t.teacher:
+        return lambda images, logits, labels: F.cross_entropy(logits, labels)
+    teacher = load_teacher(t.teacher, cfg.model.num_classes, device)
 
     def loss_fn(images, logits, labels):
-        if teacher is None:
-            return distill_loss(logits, logits, labels, 0.0, t.distill_temperature)
         with torch.no_grad():
             target = teacher(images)
-        return distill_loss(logits, target, labels, weight, t.distill_temperature)
+        return distill_loss(logits, target, labels, t.distill_weight, t.distill_temperature)
     return loss_fn
 
 
