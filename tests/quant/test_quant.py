@@ -279,19 +279,17 @@ def test_adders_read_preset_width_while_the_stream_stays_8_bits(bits, calibrated
     x = data.normalize(data.images[:16])
     adders = input_scales(q, x)
     assert len(adders) == 20 and all(int(b.item()) == bits for _, b in adders.values())
+    blocks = [m for m in q.modules() if isinstance(m, AddnnBlock)]
     streams, inputs = {}, {}
-    hooks = [b.relu.register_forward_hook(
-        lambda m, a, out, k=i: streams.__setitem__(k, out)) for i, b in enumerate(
-        m for m in q.modules() if isinstance(m, AddnnBlock))]
-    hooks += [b.conv1.register_forward_pre_hook(
-        lambda m, a, k=i: inputs.__setitem__(k, a[0])) for i, b in enumerate(
-        m for m in q.modules() if isinstance(m, AddnnBlock))]
+    hooks = [b.relu.register_forward_hook(lambda m, a, out, k=i: streams.__setitem__(k, out))
+             for i, b in enumerate(blocks)]
+    hooks += [b.conv1.register_forward_pre_hook(lambda m, a, k=i: inputs.__setitem__(k, a[0]))
+              for i, b in enumerate(blocks)]
     with torch.no_grad():
         q.eval()(x)
     for h in hooks:
         h.remove()
     assert all(int(t.bit_width.item()) == 8 and not t.signed for t in streams.values())
-    blocks = [m for m in q.modules() if isinstance(m, AddnnBlock)]
     assert all((b.adder_input is None) == (bits == 8) for b in blocks)
     for i in range(1, len(blocks)):       # block i reads block i-1's stream
         wide, narrow = streams[i - 1], inputs[i]
