@@ -1,0 +1,283 @@
+"""``addnn csim``: the generated project compiled with g++ against the ap_types headers of the
+hls4ml wheel, run on frames, and compared bit for bit with the integer graph.
+
+Builds (the same sources):
+- fast: native integer types for computation (the typedef switch of addnn_types.h);
+- exact (``--exact-types``): ap_int / ap_uint everywhere, as Vitis builds it;
+- bounded (``--bounded``): one thread per dataflow process and every stream bounded at its
+  declared depth, which shows deadlocks (exit status 4, full and empty streams named).
+Binaries are cached under ``~/.cache/addnn/csim/<hash>`` by the hash of their sources, flags
+and compiler.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from addnn.errors import AddnnError
+from addnn.hls.project import frames_from_images, load_project
+
+CXX = "g++"
+WARNINGS = ["-Wall", "-Wextra", "-Wno-unknown-pragmas", "-Wno-maybe-uninitialized",
+            "-Wno-uninitialized"]
+# -ffp-contract=off: float32 BN (``--bn float32``) rounds after the multiply and after the add,
+# as numpy does, never as one fused multiply-add.
+BASE_FLAGS = ["-std=c++14", "-O2", "-march=native", "-ffp-contract=off", "-DADDNN_LOCAL_AXIS"]
+EXIT_MEANING = {1: "mismatch", 2: "bad testbench files", 3: "read from an empty stream",
+                4: "deadlock", 5: "stream protocol error"}
+
+
+def ap_types_dir() -> Path:
+    """The Xilinx ap_types headers shipped inside the hls4ml wheel."""
+    spec = importlib.util.find_spec("hls4ml")
+    if spec is None or not spec.submodule_search_locations:
+        raise AddnnError("the ap_types headers come with the hls4ml wheel: "
+                         "pip install --no-deps hls4ml==1.3.0 (make setup does it)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "templates" / "vivado" / "ap_types"
+    if not (path / "ap_int.h").is_file():
+        raise AddnnError(f"no ap_int.h in {path}: reinstall hls4ml==1.3.0")
+    return path
+
+
+def build_flags(exact: bool, bounded: bool) -> list[str]:
+    flags = list(BASE_FLAGS)
+    if exact:
+        flags.append("-DADDNN_EXACT_TYPES")
+    if bounded:
+        flags += ["-DADDNN_BOUNDED", "-DHLS_STREAM_THREAD_SAFE", "-pthread"]
+    return flags
+
+
+def _sources(project: Path) -> list[Path]:
+    srcs = [project / "src" / "addnn_top.cpp", project / "tb" / "tb.cpp"]
+    srcs += sorted((project / "src" / "rtl").glob("*.cpp")) if (project / "src" / "rtl").is_dir() \
+        else []
+    return srcs
+
+
+def _compiler_version() -> str:
+    try:
+        out = subprocess.run([CXX, "--version"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        raise AddnnError(f"{CXX} is needed for C simulation ({err})") from err
+    return out.stdout.splitlines()[0]
+
+
+def compile_project(project: str | Path, exact: bool = False, bounded: bool = False,
+                    cache: Path | None = None) -> tuple[Path, float]:
+    """The testbench binary of ``project`` for the build, and the seconds its compile took
+    (0 when it came from the cache)."""
+    project = Path(project)
+    load_project(project)
+    inc = ap_types_dir()
+    flags = build_flags(exact, bounded)
+    srcs = _sources(project)
+    digest = hashlib.sha256()
+    for part in [_compiler_version(), *flags, str(inc)]:
+        digest.update(part.encode() + b"\0")
+    for path in sorted(project.joinpath("src").rglob("*")) + srcs:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    cache = cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "addnn" / \
+        "csim"
+    binary = cache / digest.hexdigest()[:16] / "tb"
+    if binary.is_file():
+        return binary, 0.0
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    tmp = binary.with_name(f".tb.{os.getpid()}.tmp")
+    cmd = [CXX, *flags, "-isystem", str(inc), *WARNINGS, *map(str, srcs), "-o", str(tmp)]
+    start = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if res.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        first = next((i for i, ln in enumerate(lines) if "error" in ln), 0)
+        raise AddnnError(f"g++ failed (exit {res.returncode}) on {project}:\n  " +
+                         "\n  ".join(lines[first:first + 6]))
+    os.replace(tmp, binary)
+    return binary, seconds
+
+
+def compile_warnings(project: str | Path, exact: bool = False) -> list[str]:
+    """The warning lines g++ prints for the project's sources (a fresh compile, -fsyntax-only)."""
+    project = Path(project)
+    cmd = [CXX, *build_flags(exact, False), "-fsyntax-only", "-isystem", str(ap_types_dir()),
+           *WARNINGS, *map(str, _sources(project))]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise AddnnError(f"g++ failed: {res.stderr.strip().splitlines()[:3]}")
+    return [ln for ln in res.stderr.splitlines() if "warning" in ln]
+
+
+def _run_chunk(binary: Path, inputs: np.ndarray, expected: np.ndarray, work: Path,
+               k: int, dump: Path | None = None) -> dict:
+    fin, fexp, fout = (work / f"{name}{k}.bin" for name in ("in", "exp", "out"))
+    inputs.astype("<i4").tofile(fin)
+    expected.astype("<i4").tofile(fexp)
+    cmd = [str(binary), str(fin), str(fexp), str(fout)]
+    if dump is not None:
+        dump.mkdir(parents=True, exist_ok=True)
+        cmd += ["--dump", str(dump)]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    out = np.fromfile(fout, dtype="<i4").reshape(expected.shape) if fout.exists() and \
+        res.returncode in (0, 1) else None
+    return {"status": res.returncode, "stdout": res.stdout, "stderr": res.stderr, "out": out}
+
+
+def run_frames(binary: Path, inputs: np.ndarray, expected: np.ndarray,
+               jobs: int | None = None) -> tuple[np.ndarray, float]:
+    """The accelerator's outputs for the frames, the frames split over ``jobs`` processes,
+    and the wall-clock seconds of the run. A failed run raises with its status and message."""
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(inputs)))
+    parts = np.array_split(np.arange(len(inputs)), jobs)
+    with tempfile.TemporaryDirectory(prefix="addnn-csim-") as tmp:
+        start = time.perf_counter()
+        with ThreadPoolExecutor(jobs) as pool:
+            results = list(pool.map(lambda kp: _run_chunk(binary, inputs[kp[1]],
+                                                          expected[kp[1]], Path(tmp), kp[0]),
+                                    enumerate(parts)))
+        seconds = time.perf_counter() - start
+    for r in results:
+        if r["status"] not in (0, 1):
+            meaning = EXIT_MEANING.get(r["status"], f"exit status {r['status']}")
+            detail = "\n  ".join((r["stderr"] or r["stdout"]).strip().splitlines()[:12])
+            raise CsimFailure(r["status"], f"C simulation failed: {meaning}\n  {detail}")
+    return np.concatenate([r["out"] for r in results]), seconds
+
+
+class CsimFailure(AddnnError):
+    """The simulation binary stopped on an error (deadlock, empty read, protocol)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def project_frames(project: Path, meta: dict, data: str | None, images: int | None,
+                   split: str = "test", dataset: str = "cifar10"):
+    """Input frames, expected outputs and labels (or None): the testbench's own frames, or
+    ``images`` images of ``data`` through the project's integer graph."""
+    if data is None:
+        inputs = np.fromfile(project / "tb" / "inputs.bin", dtype="<i4")
+        expected = np.fromfile(project / "tb" / "expected.bin", dtype="<i4")
+        inputs = inputs.reshape(-1, meta["input"]["ELEMS"])
+        expected = expected.reshape(-1, meta["output"]["ELEMS"])
+        n = len(inputs) if images is None else min(images, len(inputs))
+        return inputs[:n], expected[:n], None, f"the testbench's {n} frames"
+    from addnn.data import load_dataset
+    from addnn.export import load_graph
+
+    ds = load_dataset(dataset, data, split)
+    if images:
+        ds = ds.subset(range(min(images, len(ds))))
+    if list(ds.images.shape[1:]) != meta["input"]["shape"]:
+        raise AddnnError(f"the accelerator takes {meta['input']['shape']} images, {data} has "
+                         f"{list(ds.images.shape[1:])}")
+    model = load_graph(project / "graph" / "model_int.onnx")
+    x = ds.normalize(ds.images).numpy()
+    inputs, expected = frames_from_images(model, x)
+    return inputs, expected, ds.labels.numpy(), f"{len(ds)} images of {ds.name}"
+
+
+def csim(project: str | Path, data: str | None = None, images: int | None = None,
+         exact: bool = False, bounded: bool = False, jobs: int | None = None,
+         split: str = "test", dataset: str = "cifar10") -> dict:
+    """Compile, run and compare; the report as a JSON-ready dict (see ``print_report``)."""
+    project = Path(project)
+    meta = load_project(project)
+    inputs, expected, labels, what = project_frames(project, meta, data, images, split, dataset)
+    binary, compile_s = compile_project(project, exact, bounded)
+    got, seconds = run_frames(binary, inputs, expected, jobs)
+    same = (got == expected).all(1)
+    report = {"project": str(project), "frames": what, "images": int(len(inputs)),
+              "build": ("exact" if exact else "fast") + (" bounded" if bounded else ""),
+              "compile_seconds": compile_s, "seconds": seconds,
+              "images_per_s": len(inputs) / max(seconds, 1e-9),
+              "identical": float(same.mean()), "mismatches": []}
+    classes = meta["output"]["ELEMS"]
+    if labels is not None or classes > 1:
+        report["argmax_agreement"] = float((got.argmax(1) == expected.argmax(1)).mean())
+    if labels is not None:
+        report["accuracy"] = float((got.argmax(1) == labels).mean())
+    for k in np.flatnonzero(~same)[:5]:
+        e = int(np.flatnonzero(got[k] != expected[k])[0])
+        report["mismatches"].append({"frame": int(k), "element": e, "got": int(got[k, e]),
+                                     "expected": int(expected[k, e])})
+    if report["mismatches"] and not bounded:
+        k = report["mismatches"][0]["frame"]
+        report["first_difference"] = first_difference(project, meta, binary, inputs[k:k + 1],
+                                                      expected[k:k + 1])
+    return report
+
+
+def first_difference(project: Path, meta: dict, binary: Path, frame: np.ndarray,
+                     expected: np.ndarray) -> dict | None:
+    """Rerun one frame with stream dumps and find the first stage whose stream differs from
+    the integer graph: the stream, the channel and the position."""
+    from addnn.export import load_graph
+    from addnn.transform import integer_context
+
+    model = load_graph(project / "graph" / "model_int.onnx")
+    t = meta["input"]
+    q = frame.reshape(t["shape"][1], t["shape"][2], t["shape"][0]).transpose(2, 0, 1)[None]
+    ctx = integer_context(model, (q * 2.0 ** t["exponent"]).astype(np.float32))
+    with tempfile.TemporaryDirectory(prefix="addnn-dump-") as tmp:
+        _run_chunk(binary, frame, expected, Path(tmp), 0, dump=Path(tmp) / "dump")
+        for s in meta["streams"]:
+            path = Path(tmp) / "dump" / f"{s['var']}.bin"
+            ref = nhwc_tensor(ctx[s["tensor"].split("__")[0]])
+            if not path.exists():
+                return {"stream": s["var"], "tensor": s["tensor"], "detail": "no elements"}
+            got = np.fromfile(path, dtype="<i8")
+            if got.shape != ref.shape or not np.array_equal(got, ref):
+                n = min(len(got), len(ref))
+                bad = int(np.flatnonzero(got[:n] != ref[:n])[0]) if n and \
+                    not np.array_equal(got[:n], ref[:n]) else n
+                pixel, channel = divmod(bad, s["channels"])
+                return {"stream": s["var"], "tensor": s["tensor"], "channel": channel,
+                        "pixel": pixel, "got": int(got[bad]) if bad < len(got) else None,
+                        "expected": int(ref[bad]) if bad < len(ref) else None,
+                        "elements": [int(len(got)), int(len(ref))]}
+    return None
+
+
+def nhwc_tensor(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim == 4:
+        a = a.transpose(0, 2, 3, 1)
+    return a.reshape(-1).astype(np.int64)
+
+
+def print_report(r: dict) -> None:
+    print(f"{r['project']}: C simulation ({r['build']} build) on {r['frames']}")
+    if r["compile_seconds"]:
+        print(f"  compiled in {r['compile_seconds']:.1f} s")
+    line = f"  identical outputs {100 * r['identical']:.2f}%"
+    if "argmax_agreement" in r:
+        line += f", argmax agreement {100 * r['argmax_agreement']:.2f}%"
+    if "accuracy" in r:
+        line += f", top-1 {100 * r['accuracy']:.2f}%"
+    print(line + f", {r['images_per_s']:.1f} images/s ({r['images']} in {r['seconds']:.2f} s)")
+    for m in r["mismatches"]:
+        print(f"  mismatch: frame {m['frame']} output element {m['element']}: got {m['got']}, "
+              f"expected {m['expected']}")
+    d = r.get("first_difference")
+    if d:
+        where = (f"channel {d['channel']} pixel {d['pixel']}: got {d['got']}, expected "
+                 f"{d['expected']}" if "channel" in d else d["detail"])
+        print(f"  first stream that differs: {d['stream']} (tensor {d['tensor']}), {where}")
+
+
+def clean_cache() -> None:
+    shutil.rmtree(Path.home() / ".cache" / "addnn" / "csim", ignore_errors=True)

@@ -1,0 +1,69 @@
+// addnn HLS kernels: what a layer applies to each accumulator (BN + requantization), selected by
+// the tag type C::map. The map's constant arrays arrive as the layer's p0 [P0_D0][P0_D1],
+// p1 [P1_D0] and p2 [P2_D0] (native integer or float arrays; unused ones have size 1).
+// - map_thresholds: the exact integer map of addnn.numeric as thresholds. p0 = thresholds
+//   [C][2**LOG2 - 1], sorted, padded above the accumulator's range; p1 = start, p2 = direction.
+//   out = start + direction * #{t <= acc}, the count found by a binary search of LOG2 steps
+//   (a pipeline of LOG2 comparators instead of one comparator per level).
+// - map_table: the exact integer map as a table, p0 = table [C][2**in_bits], index acc - IN_LO.
+// - map_float32: the reference design's float32 BN (realbn): v = acc * 2**in_exponent,
+//   y = v * a + b (two float32 roundings, no fused multiply-add), optional ReLU, rounded half
+//   to even onto the output grid and clamped. p1 = a, p2 = b.
+// - map_none: the accumulator itself.
+#ifndef ADDNN_MAPS_H
+#define ADDNN_MAPS_H
+
+#include "addnn_numeric.h"
+
+namespace addnn {
+
+struct map_none {};
+struct map_thresholds {};
+struct map_table {};
+struct map_float32 {};
+
+template <class C>
+inline typename C::out_elem apply_map(map_none, const typename C::acc_t& a, int,
+                                      const typename C::p0_t[C::P0_D0][C::P0_D1],
+                                      const typename C::p1_t[C::P1_D0],
+                                      const typename C::p2_t[C::P2_D0]) {
+    return typename C::out_elem(a);
+}
+
+template <class C>
+inline typename C::out_elem apply_map(map_thresholds, const typename C::acc_t& a, int ch,
+                                      const typename C::p0_t p0[C::P0_D0][C::P0_D1],
+                                      const typename C::p1_t p1[C::P1_D0],
+                                      const typename C::p2_t p2[C::P2_D0]) {
+    int count = 0;
+    for (int b = C::LOG2 - 1; b >= 0; --b) {
+#pragma HLS UNROLL
+        const int cand = count + (1 << b);
+        if (p0[ch][cand - 1] <= a) count = cand;
+    }
+    return typename C::out_elem(int(p1[ch]) + int(p2[ch]) * count);
+}
+
+template <class C>
+inline typename C::out_elem apply_map(map_table, const typename C::acc_t& a, int ch,
+                                      const typename C::p0_t p0[C::P0_D0][C::P0_D1],
+                                      const typename C::p1_t[C::P1_D0],
+                                      const typename C::p2_t[C::P2_D0]) {
+    return typename C::out_elem(p0[ch][int(as_i64(a) - C::IN_LO)]);
+}
+
+template <class C>
+inline typename C::out_elem apply_map(map_float32, const typename C::acc_t& a, int ch,
+                                      const typename C::p0_t[C::P0_D0][C::P0_D1],
+                                      const typename C::p1_t p1[C::P1_D0],
+                                      const typename C::p2_t p2[C::P2_D0]) {
+    const float v = float(as_i64(a)) * C::IN_SCALE;
+    const float prod = v * p1[ch];
+    float y = prod + p2[ch];
+    if (C::RELU && y < 0.0f) y = 0.0f;
+    return typename C::out_elem(round_half_even_clamp(y * C::OUT_SCALE, C::OUT_LO, C::OUT_HI));
+}
+
+}  // namespace addnn
+
+#endif  // ADDNN_MAPS_H

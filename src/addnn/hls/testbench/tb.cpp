@@ -1,0 +1,110 @@
+// addnn testbench (C simulation, g++ or Vitis HLS csim): runs the accelerator on the frames of
+// inputs.bin and compares its outputs with expected.bin, written from the integer graph.
+//
+//   tb [INPUTS EXPECTED [OUTPUTS]] [--dump DIR]
+//
+// Files are int32 little-endian element values, frame after frame, in NHWC order. The
+// testbench packs each input frame into AXI4-Stream words (addnn_io.h), calls the top once per
+// frame and checks: every input word consumed, the output word count and TLAST, every internal
+// stream empty at the end, and the values. Exit status: 0 all frames identical, 1 a mismatch,
+// 2 bad files, 3 a read from an empty stream, 4 a deadlock (bounded build), 5 a stream
+// protocol error. --dump DIR writes every internal stream's elements to DIR/<stream>.bin (int64).
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "../src/kernels/addnn_io.h"
+#include "../src/addnn_top.h"
+
+static bool read_values(const char* path, std::vector<int32_t>& out) {
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
+    if (!f) return false;
+    const std::streamsize n = f.tellg();
+    if (n % 4) return false;
+    out.resize(size_t(n / 4));
+    f.seekg(0);
+    return bool(f.read(reinterpret_cast<char*>(out.data()), n));
+}
+
+static int fail(const char* what, int status) {
+    std::fprintf(stderr, "addnn-tb: %s\n", what);
+    return status;
+}
+
+int main(int argc, char** argv) {
+    std::vector<const char*> paths;
+    const char* dump_dir = nullptr;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
+            dump_dir = argv[++i];
+        } else {
+            paths.push_back(argv[i]);
+        }
+    }
+    const char* in_path = paths.size() > 0 ? paths[0] : "inputs.bin";
+    const char* exp_path = paths.size() > 1 ? paths[1] : "expected.bin";
+    const char* out_path = paths.size() > 2 ? paths[2] : nullptr;
+    std::vector<int32_t> inputs, expected;
+    if (!read_values(in_path, inputs)) return fail("cannot read the input frames", 2);
+    if (!read_values(exp_path, expected)) return fail("cannot read the expected outputs", 2);
+    const size_t n_in = addnn_io_in::ELEMS, n_out = addnn_io_out::ELEMS;
+    const size_t frames = inputs.size() / n_in;
+    if (inputs.size() % n_in || expected.size() != frames * n_out) {
+        return fail("input and expected files do not hold whole, matching frames", 2);
+    }
+    addnn::sim::global().dumping = dump_dir != nullptr;
+    std::vector<int32_t> outputs(frames * n_out);
+    size_t mismatched = 0, shown = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (size_t k = 0; k < frames; ++k) {
+        hls::stream<addnn_axis_t> in("axis_in"), out("axis_out");
+        addnn::pack_frame<addnn_io_in>(&inputs[k * n_in], in);
+        addnn_top(in, out);
+        if (!in.empty()) return fail("the top left input words unread", addnn::sim::kProtocol);
+        const std::vector<std::string> errors = addnn::sim::take_errors();
+        for (size_t i = 0; i < errors.size(); ++i) {
+            std::fprintf(stderr, "addnn-tb: frame %zu: %s\n", k, errors[i].c_str());
+        }
+        if (!errors.empty()) return addnn::sim::kProtocol;
+        std::string error;
+        if (!addnn::unpack_frame<addnn_io_out>(out, &outputs[k * n_out], error)) {
+            return fail(("frame " + std::to_string(k) + ": " + error).c_str(),
+                        addnn::sim::kProtocol);
+        }
+        if (!out.empty()) return fail("the top wrote more output words than a frame", 5);
+        bool same = true;
+        for (size_t e = 0; e < n_out; ++e) {
+            if (outputs[k * n_out + e] == expected[k * n_out + e]) continue;
+            same = false;
+            if (shown < 5) {
+                std::printf("mismatch: frame %zu element %zu: got %d, expected %d\n", k, e,
+                            outputs[k * n_out + e], expected[k * n_out + e]);
+                ++shown;
+            }
+        }
+        mismatched += same ? 0 : 1;
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (out_path) {
+        std::ofstream f(out_path, std::ios::binary);
+        f.write(reinterpret_cast<const char*>(outputs.data()),
+                std::streamsize(outputs.size() * 4));
+        if (!f) return fail("cannot write the outputs", 2);
+    }
+    if (dump_dir) {
+        const std::map<std::string, std::vector<int64_t> >& dumps = addnn::sim::global().dumps;
+        for (std::map<std::string, std::vector<int64_t> >::const_iterator it = dumps.begin();
+             it != dumps.end(); ++it) {
+            std::ofstream f(std::string(dump_dir) + "/" + it->first + ".bin", std::ios::binary);
+            f.write(reinterpret_cast<const char*>(it->second.data()),
+                    std::streamsize(it->second.size() * 8));
+        }
+    }
+    std::printf("addnn-tb: frames %zu, mismatched %zu, seconds %.6f\n", frames, mismatched,
+                seconds);
+    return mismatched ? addnn::sim::kMismatch : 0;
+}
