@@ -151,7 +151,7 @@ def run_frames(binary: Path, inputs: np.ndarray, expected: np.ndarray,
     for r in results:
         if r["status"] not in (0, 1):
             meaning = EXIT_MEANING.get(r["status"], f"exit status {r['status']}")
-            detail = "\n  ".join((r["stderr"] or r["stdout"]).strip().splitlines()[:12])
+            detail = "\n  ".join((r["stderr"] or r["stdout"]).strip().splitlines()[:80])
             raise CsimFailure(r["status"], f"C simulation failed: {meaning}\n  {detail}")
     return np.concatenate([r["out"] for r in results]), seconds
 

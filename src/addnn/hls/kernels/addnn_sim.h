@@ -12,6 +12,7 @@
 
 #ifdef ADDNN_BOUNDED
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #endif
@@ -102,17 +103,17 @@ inline void append_values(std::vector<int64_t>& out, const vec<T, N>& x) {
 inline void report_deadlock() {
     state& g = global();
     std::fprintf(stderr, "addnn csim: DEADLOCK: every dataflow process is blocked\n");
+    for (size_t i = 0; i < g.live.size(); ++i) {
+        stream_base* s = g.live[i];
+        if (s->depth() && s->occupancy() >= s->depth()) {
+            std::fprintf(stderr, "  full stream '%s' (%zu of depth %zu)\n", s->name().c_str(),
+                         s->occupancy(), s->depth());
+        }
+    }
     for (size_t i = 0; i < g.blocked.size(); ++i) {
         std::fprintf(stderr, "  process %s blocked on %s stream '%s'\n",
                      g.blocked[i].process.c_str(), g.blocked[i].what.c_str(),
                      g.blocked[i].stream.c_str());
-    }
-    for (size_t i = 0; i < g.live.size(); ++i) {
-        stream_base* s = g.live[i];
-        if (s->depth() && s->occupancy() >= s->depth()) {
-            std::fprintf(stderr, "  stream '%s' is full (%zu of depth %zu)\n", s->name().c_str(),
-                         s->occupancy(), s->depth());
-        }
     }
 }
 
@@ -124,6 +125,15 @@ inline void check_deadlock() {
         g.deadlock = true;
         report_deadlock();
         for (size_t i = 0; i < g.live.size(); ++i) g.live[i]->wake();
+    }
+}
+
+// A process that a read or write made runnable is no longer blocked, even before it wakes:
+// the notifier removes its entry, so a deadlock is never declared on a stale count.
+inline void unblock(const std::string& stream, const char* what) {
+    std::vector<blocked_op>& b = global().blocked;
+    for (size_t i = b.size(); i-- > 0;) {
+        if (b[i].stream == stream && b[i].what == what) b.erase(b.begin() + long(i));
     }
 }
 
@@ -177,7 +187,8 @@ public:
         T x = q_.front();
         q_.pop_front();
 #ifdef ADDNN_BOUNDED
-        not_full_.notify_one();
+        unblock(name_, "write to full");
+        not_full_.notify_all();
 #endif
         return x;
     }
@@ -193,7 +204,8 @@ public:
         q_.push_back(x);
         if (global().dumping) append_values(global().dumps[name_], x);
 #ifdef ADDNN_BOUNDED
-        not_empty_.notify_one();
+        unblock(name_, "read from empty");
+        not_empty_.notify_all();
 #endif
     }
     void operator>>(T& x) { x = read(); }
@@ -214,33 +226,39 @@ private:
 };
 
 #ifdef ADDNN_BOUNDED
-// One thread per dataflow process; join() waits for all and ends the simulation on deadlock.
+// One thread per dataflow process. The threads start together in join(), once every process
+// is counted, so a deadlock is judged on the whole region; join() then waits for all and ends
+// the simulation on deadlock.
 class dataflow_region {
 public:
     template <class F>
     void spawn(const char* label, F f) {
-        {
-            ADDNN_SIM_LOCK();
-            global().running++;
-        }
-        threads_.emplace_back([label, f]() {
-            current_process() = label;
-            try {
-                f();
-            } catch (const deadlock_abort&) {
-            }
-            ADDNN_SIM_LOCK();
-            global().running--;
-            check_deadlock();
-        });
+        bodies_.push_back(std::make_pair(label, std::function<void()>(f)));
     }
     void join() {
-        for (size_t i = 0; i < threads_.size(); ++i) threads_[i].join();
+        {
+            ADDNN_SIM_LOCK();
+            global().running += int(bodies_.size());
+        }
+        std::vector<std::thread> threads;
+        for (size_t i = 0; i < bodies_.size(); ++i) {
+            threads.emplace_back([this, i]() {
+                current_process() = bodies_[i].first;
+                try {
+                    bodies_[i].second();
+                } catch (const deadlock_abort&) {
+                }
+                ADDNN_SIM_LOCK();
+                global().running--;
+                check_deadlock();
+            });
+        }
+        for (size_t i = 0; i < threads.size(); ++i) threads[i].join();
         if (global().deadlock) std::exit(kDeadlock);
     }
 
 private:
-    std::vector<std::thread> threads_;
+    std::vector<std::pair<const char*, std::function<void()> > > bodies_;
 };
 #endif
 
