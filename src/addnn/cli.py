@@ -8,6 +8,7 @@ from pathlib import Path
 
 from addnn import __version__
 from addnn.errors import AddnnError
+from addnn.hls.cli import register as register_hls
 from addnn.rtl.cli import register as register_rtl
 
 
@@ -302,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("-o", "--output", type=Path)
     pl.set_defaults(func=cmd_plot)
 
+    register_hls(sub)
     register_rtl(sub)
     return parser
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -279,5 +278,9 @@ def print_report(r: dict) -> None:
         print(f"  first stream that differs: {d['stream']} (tensor {d['tensor']}), {where}")
 
 
-def clean_cache() -> None:
-    shutil.rmtree(Path.home() / ".cache" / "addnn" / "csim", ignore_errors=True)
+def write_report(report: dict, path: str | Path) -> None:
+    import json
+
+    from addnn.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
