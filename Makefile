@@ -14,11 +14,12 @@ system-deps:
 
 # torch first, by exact version: pip then takes the local CPU wheel instead of resolving a
 # CUDA build through a dependency.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --no-deps hls4ml==1.3.0
 	$(VENV)/bin/addnn info
 	touch $@
 

@@ -94,18 +94,35 @@ def compile_project(project: str | Path, exact: bool = False, bounded: bool = Fa
         return binary, 0.0
     binary.parent.mkdir(parents=True, exist_ok=True)
     tmp = binary.with_name(f".tb.{os.getpid()}.tmp")
-    cmd = [CXX, *flags, "-isystem", str(inc), *WARNINGS, *map(str, srcs), "-o", str(tmp)]
+    common = [CXX, *flags, "-isystem", str(inc), *WARNINGS]
+    objects = [binary.with_name(f".{src.stem}.{k}.{os.getpid()}.o") for k, src in enumerate(srcs)]
     start = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if res.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
-        first = next((i for i, ln in enumerate(lines) if "error" in ln), 0)
-        raise AddnnError(f"g++ failed (exit {res.returncode}) on {project}:\n  " +
-                         "\n  ".join(lines[first:first + 6]))
+    # One g++ per translation unit, in parallel, then the link.
+    with ThreadPoolExecutor(len(srcs)) as pool:
+        results = list(pool.map(lambda so: _gxx(common + ["-c", str(so[0]), "-o", str(so[1])],
+                                                project), zip(srcs, objects)))
+    try:
+        for res in results:
+            res()
+        _gxx([*common, *map(str, objects), "-o", str(tmp)], project)()
+    finally:
+        for o in objects:
+            o.unlink(missing_ok=True)
     os.replace(tmp, binary)
-    return binary, seconds
+    return binary, time.perf_counter() - start
+
+
+def _gxx(cmd: list[str], project: Path):
+    """Run g++; return a callable that raises with the compiler's first error lines."""
+    res = subprocess.run(cmd, capture_output=True, text=True)
+
+    def check() -> None:
+        if res.returncode != 0:
+            lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+            first = next((i for i, ln in enumerate(lines) if "error" in ln), 0)
+            raise AddnnError(f"g++ failed (exit {res.returncode}) on {project}:\n  " +
+                             "\n  ".join(lines[first:first + 6]))
+    return check
 
 
 def compile_warnings(project: str | Path, exact: bool = False) -> list[str]:

@@ -1,0 +1,114 @@
+"""Whole networks through `addnn hls` and g++ C simulation: random small addnn ResNets under
+random legal foldings, a quantized ResNet-32 from the real export flow, and the shipped
+default on the shipped samples. The reference is always the integer graph."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import random_images
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from netgen import random_resnet
+from torch import nn
+
+from addnn.hls.csim import csim
+from addnn.hls.folding import legal_simd
+from addnn.hls.stages import build_stages
+
+pytestmark = pytest.mark.gxx
+ROOT = Path(__file__).parents[2]
+
+
+def random_folding(model, rng) -> dict:
+    """A legal PE and SIMD drawn at random for every layer."""
+    fold = {}
+    for s in build_stages(model).conv_stages():
+        o = s.weights.shape[0]
+        fold[s.name] = {"PE": int(rng.choice([p for p in range(1, o + 1) if o % p == 0])),
+                        "SIMD": int(rng.choice(legal_simd(s)))}
+    return fold
+
+
+@settings(max_examples=50, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), c0=st.sampled_from([2, 3, 4]),
+       c1=st.sampled_from([4, 6]), size=st.sampled_from([4, 8]),
+       bits=st.sampled_from([4, 6, 8]), blocks=st.integers(1, 2))
+def test_random_nets_under_random_foldings_equal_the_integer_graph(
+        seed, c0, c1, size, bits, blocks, build, tmp_path_factory):
+    model = random_resnet(seed, (c0, c1), size, bits, blocks)
+    path = tmp_path_factory.mktemp("fold") / "folding.json"
+    path.write_text(json.dumps(random_folding(model, np.random.default_rng(seed))))
+    prj = build(model, images=random_images(model, 3, seed), folding_path=path)
+    report = csim(prj)
+    assert report["identical"] == 1.0, (report["mismatches"], report.get("first_difference"))
+    ops = {n.op_type for n in model.graph.node}
+    assert {"Adder2d", "MacConv2d", "Add", "AvgPoolShift", "BNRequantMap"} <= ops
+
+
+def test_every_folding_gives_the_same_bits(build, tmp_path):
+    model = random_resnet(7, (4, 4), 4, 8, 1)
+    images = random_images(model, 2)
+    outs = []
+    for k in range(3):
+        path = tmp_path / f"f{k}.json"
+        path.write_text(json.dumps(random_folding(model, np.random.default_rng(k))))
+        prj = build(model, images=images, folding_path=path)
+        assert csim(prj)["identical"] == 1.0
+        outs.append(np.fromfile(prj / "tb" / "expected.bin", dtype="<i4"))
+    assert all(np.array_equal(outs[0], o) for o in outs[1:])
+
+
+@pytest.mark.slow
+def test_quantized_resnet32_with_random_weights(build, tmp_path):
+    """Nothing is tied to ResNet-20: ResNet-32 through quantize, export, lower and hls."""
+    from addnn.data import synthetic
+    from addnn.export import export_model
+    from addnn.models import resnet32
+    from addnn.quant.pipeline import quantize_model
+
+    data = synthetic("cifar10", n=32)
+    torch.manual_seed(3)
+    model = resnet32("adder")
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.momentum = None
+    with torch.no_grad():
+        model.train()(data.normalize(data.images))
+    q, _ = quantize_model(model.eval(), "addnn", 8, data)
+    graph = export_model(q, tmp_path / "r32.onnx")
+    assert sum(n.op_type == "Adder2d" for n in graph.graph.node) == 32
+    prj = build(graph, images=data.normalize(data.images[:4]).numpy())
+    report = csim(prj)
+    assert report["images"] == 4 and report["identical"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def shipped_project(tmp_path_factory, gxx):
+    from addnn.checkpoint import load_model
+    from addnn.export import export_model
+    from addnn.hls import generate_project
+
+    out = tmp_path_factory.mktemp("shipped")
+    model, _ = load_model(ROOT / "assets" / "models" / "resnet20_adder_addnn_w8.pt")
+    graph = export_model(model, out / "w8.onnx")
+    generate_project(graph, out / "hls")
+    return out / "hls"
+
+
+SAMPLES = ROOT / "assets" / "samples" / "cifar10_val_exact_256.npz"
+
+
+def test_shipped_default_on_the_shipped_samples_fast_build(shipped_project):
+    report = csim(shipped_project, data=str(SAMPLES))
+    assert report["images"] == 256 and report["identical"] == 1.0
+    assert report["accuracy"] > 0.95
+
+
+@pytest.mark.slow
+def test_shipped_default_on_the_shipped_samples_exact_types(shipped_project):
+    report = csim(shipped_project, data=str(SAMPLES), exact=True)
+    assert report["images"] == 256 and report["identical"] == 1.0
