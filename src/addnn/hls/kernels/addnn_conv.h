@@ -67,9 +67,7 @@ void conv_layer(stream<typename C::in_vec>& in, stream<typename C::out_vec>& out
 #pragma HLS ARRAY_PARTITION variable=opix.v complete dim=1
     typename C::in_vec px;
 
-rows:
     for (int r = 0; r < C::HP; ++r) {
-    cols:
         for (int c = 0; c < C::WP; ++c) {
             const bool real = r >= C::PT && r < C::PT + C::H && c >= C::PL && c < C::PL + C::W;
             if (real) px = in.read();
@@ -81,9 +79,7 @@ rows:
             const bool fire = r0 >= 0 && c0 >= 0 && r0 % C::SH == 0 && c0 % C::SW == 0 &&
                               r0 / C::SH < C::HO && c0 / C::SW < C::WO;
             if (!fire) continue;
-        groups:
             for (int nf = 0; nf < C::NF; ++nf) {
-            chunks:
                 for (int sf = 0; sf < C::SF; ++sf) {
 #pragma HLS PIPELINE II=1
                     if (nf == 0) {

@@ -16,7 +16,6 @@ namespace addnn {
 
 template <class C>
 void requantize_layer(stream<typename C::in_vec>& in, stream<typename C::out_vec>& out) {
-pixels:
     for (int p = 0; p < C::PIXELS; ++p) {
 #pragma HLS PIPELINE II=1
         const typename C::in_vec x = in.read();
@@ -32,7 +31,6 @@ pixels:
 template <class C>
 void add_layer(stream<typename C::a_vec>& a, stream<typename C::b_vec>& b,
                stream<typename C::out_vec>& out) {
-pixels:
     for (int p = 0; p < C::PIXELS; ++p) {
 #pragma HLS PIPELINE II=1
         const typename C::a_vec x = a.read();
@@ -49,7 +47,6 @@ pixels:
 template <class C>
 void fork2(stream<typename C::vec_t>& in, stream<typename C::vec_t>& o0,
            stream<typename C::vec_t>& o1) {
-pixels:
     for (int p = 0; p < C::PIXELS; ++p) {
 #pragma HLS PIPELINE II=1
         const typename C::vec_t x = in.read();
@@ -61,7 +58,6 @@ pixels:
 template <class C>
 void fork3(stream<typename C::vec_t>& in, stream<typename C::vec_t>& o0,
            stream<typename C::vec_t>& o1, stream<typename C::vec_t>& o2) {
-pixels:
     for (int p = 0; p < C::PIXELS; ++p) {
 #pragma HLS PIPELINE II=1
         const typename C::vec_t x = in.read();
@@ -75,7 +71,6 @@ template <class C>
 void avgpool_layer(stream<typename C::in_vec>& in, stream<typename C::out_vec>& out) {
     typename C::sum_t sum[C::CH];
 #pragma HLS ARRAY_PARTITION variable=sum complete dim=1
-pixels:
     for (int p = 0; p < C::POOL; ++p) {
 #pragma HLS PIPELINE II=1
         const typename C::in_vec x = in.read();

@@ -26,7 +26,6 @@ template <class C>
 void input_layer(hls::stream<axis_word<C::D> >& in, stream<typename C::vec_t>& out) {
     ap_uint<C::D> word = 0;
     typename C::vec_t px;
-elements:
     for (int e = 0; e < C::ELEMS; ++e) {
 #pragma HLS PIPELINE II=1
         const int k = e % C::EPW;
@@ -48,7 +47,6 @@ template <class C>
 void output_layer(stream<typename C::vec_t>& in, hls::stream<axis_word<C::D> >& out) {
     ap_uint<C::D> word = 0;
     typename C::vec_t px;
-elements:
     for (int e = 0; e < C::WORDS * C::EPW; ++e) {
 #pragma HLS PIPELINE II=1
         const int k = e % C::EPW;

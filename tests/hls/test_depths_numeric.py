@@ -1,0 +1,102 @@
+"""The depth analysis against a replay of the kernel's loop order, the C++ numeric contract
+against addnn.numeric, and zero compiler warnings."""
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from netgen import NetBuilder, random_resnet
+
+import addnn.hls
+
+from addnn.hls.csim import ap_types_dir, compile_warnings
+from addnn.hls.depths import conv_need
+from addnn.hls.stages import ConvStage
+from addnn.numeric import IntType, shift_round
+
+KERNELS = Path(addnn.hls.__file__).parent / "kernels"
+
+
+def replay(h, w, k, s, pt, pl, pb, pr):
+    """conv_layer's loop (addnn_conv.h): reads so far when each output pixel is written."""
+    reads, out = 0, []
+    ho, wo = (h + pt + pb - k) // s + 1, (w + pl + pr - k) // s + 1
+    for r in range(h + pt + pb):
+        for c in range(w + pl + pr):
+            reads += pt <= r < pt + h and pl <= c < pl + w
+            r0, c0 = r - (k - 1), c - (k - 1)
+            if r0 >= 0 and c0 >= 0 and r0 % s == 0 and c0 % s == 0 and r0 // s < ho \
+                    and c0 // s < wo:
+                out.append(reads)
+    return np.array(out), ho, wo
+
+
+@given(h=st.integers(1, 9), w=st.integers(1, 9), k=st.sampled_from([1, 2, 3, 5]),
+       s=st.integers(1, 3), pads=st.tuples(*[st.integers(0, 2)] * 4))
+def test_conv_need_matches_the_kernels_loop(h, w, k, s, pads):
+    pt, pl, pb, pr = pads
+    if h + pt + pb < k or w + pl + pr < k:
+        return
+    expected, ho, wo = replay(h, w, k, s, pt, pl, pb, pr)
+    stage = ConvStage("c", [], [], [], kernel=(k, k), strides=(s, s), pads=pads)
+    assert np.array_equal(conv_need(stage, h, w, ho, wo), expected)
+
+
+DRIVER = r"""
+#include <cstdio>
+#include "addnn_numeric.h"
+template <int S> long long f(long long q) { return addnn::shift_round<S, long long>(q); }
+int main() {
+    long long q; int s; float t;
+    while (std::scanf("%lld %d %f", &q, &s, &t) == 3) {
+        long long r = 0;
+        switch (s) {
+            case -9: r = f<-9>(q); break; case -5: r = f<-5>(q); break;
+            case -3: r = f<-3>(q); break; case -1: r = f<-1>(q); break;
+            case 0: r = f<0>(q); break; case 2: r = f<2>(q); break;
+        }
+        std::printf("%lld %lld\n", r, (long long)addnn::round_half_even_clamp(t, -300, 300));
+    }
+}
+"""
+
+
+@pytest.mark.gxx
+@settings(max_examples=5)
+@given(seed=st.integers(0, 1000))
+def test_cpp_rounding_equals_the_numeric_contract(seed, tmp_path_factory, gxx):
+    """Shifts with round half to even, ties included, and the float32 BN rounding."""
+    tmp = tmp_path_factory.mktemp("num")
+    (tmp / "d.cpp").write_text(DRIVER)
+    for exact in (False, True):
+        flags = ["-DADDNN_EXACT_TYPES"] if exact else []
+        subprocess.run(["g++", "-std=c++14", "-DADDNN_LOCAL_AXIS", *flags, "-isystem", str(ap_types_dir()), "-I",
+                        str(KERNELS), str(tmp / "d.cpp"), "-o", str(tmp / "d")], check=True)
+        rng = np.random.default_rng(seed)
+        shifts = rng.choice([-9, -5, -3, -1, 0, 2], 400)
+        q = rng.integers(-5000, 5000, 400)
+        q[:40] = (rng.integers(-50, 50, 40) * 2 + 1) << 4        # exact ties at shift -5
+        shifts[:40] = -5
+        t = (rng.integers(-700, 700, 400) / 2).astype(np.float32)  # .5 ties for the float path
+        text = "\n".join(f"{a} {b} {c:.9g}" for a, b, c in zip(q, shifts, t))
+        out = subprocess.run([str(tmp / "d")], input=text, capture_output=True, text=True,
+                             check=True).stdout.split()
+        got = np.array(out, dtype=np.int64).reshape(-1, 2)
+        want = np.array([shift_round(np.int64(a), int(b)) for a, b in zip(q, shifts)])
+        assert np.array_equal(got[:, 0], want)
+        assert np.array_equal(got[:, 1], np.clip(np.rint(t), -300, 300))
+
+
+@pytest.mark.gxx
+@pytest.mark.parametrize("exact", [False, True])
+def test_generated_sources_compile_without_warnings(build, exact):
+    """-Wall -Wextra: every kernel kind (thresholds, table, float32 BN, none, pool, fork)."""
+    b = NetBuilder(2, 4, bits=2, signed=False, exponent=-2, seed=3)
+    table = b.bn(b.conv(b.input, 3, 1, 1, 0), IntType(4, False, -1), relu=True, kind="table")
+    fbn = b.bn(b.conv(table, 2, 3, 1, 1), IntType(8, False, -2), relu=True, float32=True)
+    small = b.model(b.requantize(b.conv(fbn, 2, 1), IntType(12, True, -2)))
+    for model, bn in ((random_resnet(2, (2, 4), 4, 8, 1), "integer"), (small, "float32")):
+        assert compile_warnings(build(model, bn=bn), exact) == []
