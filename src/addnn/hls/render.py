@@ -91,8 +91,14 @@ def _conv(graph: StageGraph, s: ConvStage, fold: Fold, sad: str, uid: str,
          "IN_LO": s.acc.lo, "OUT_LO": y.type.lo, "OUT_HI": y.type.hi, "RELU": 0, "LOG2": 1,
          "IN_SCALE": _pow2_float(s.acc.exponent), "OUT_SCALE": _pow2_float(-y.type.exponent)}
     xlo, xhi = min(x.type.lo, 0), max(x.type.hi, 0)
+    f["OPS_SIGNED"] = int(x.type.signed)
     if s.op is Op.SAD:
-        f["op"] = "addnn::op_sad"
+        f["op"] = "addnn::op_sad" if sad == "lut" else f"addnn::op_sad_{sad}"
+        if sad != "lut" and (x.type.bits > 8 or wt.bits > 8 or x.type.signed != wt.signed):
+            raise AddnnError(f"layer {s.name!r}: a {sad} SAD unit subtracts bytes of one "
+                             f"signedness; the layer has {x.type.bits}-bit inputs and "
+                             f"{wt.bits}-bit weights ({'signed' if x.type.signed else 'unsigned'}"
+                             f" / {'signed' if wt.signed else 'unsigned'})")
         f["diff_t"] = f"addnn::uint_t<{ca.unsigned_width(max(xhi - wt.lo, wt.hi - xlo))}>"
         f["prod_t"] = f["diff_t"]
     else:

@@ -151,6 +151,13 @@ def iverilog_pe_tb(lanes: int) -> Path:
                        {"P": lanes})
 
 
+def iverilog_blackbox_tb() -> Path:
+    """tb_sad_bb: the HLS black-box difference units (sad_bb_quad12, sad_bb_octo8)."""
+    units = [SV_DIR / f"{m}.sv" for m in ("sad_dsp_sub4", "sad_lowsub", "sad_bb_quad12",
+                                          "sad_bb_octo8")]
+    return iverilog_tb("tb_sad_bb", [DSP_MODEL, *units, TB_DIR / "tb_sad_bb.sv"])
+
+
 def iverilog_xcheck_tb() -> Path:
     """tb_dsp_xcheck with our DSP48E2 model and yosys's DSP48E1 model, under Icarus."""
     e1 = extract_module((yosys_share() / "xilinx" / "cells_sim.v").read_text(), "DSP48E1")

@@ -18,11 +18,12 @@
 #define ADDNN_CONV_H
 
 #include "addnn_maps.h"
+#include "addnn_packed.h"
 #include "addnn_stream.h"
 
 namespace addnn {
 
-struct op_sad {};   // acc -= |x - w|, in LUTs
+struct op_sad {};   // acc -= |x - w|, in LUTs (op_sad_quad12 / op_sad_octo8: addnn_packed.h)
 struct op_mac {};   // acc += x * w
 
 template <class C>
@@ -43,6 +44,18 @@ inline typename C::acc_t accumulate(op_mac, typename C::acc_t a, const typename 
         a += typename C::prod_t(x[s]) * typename C::prod_t(typename C::wx_t(w[s]));
     }
     return a;
+}
+
+template <class C>
+inline typename C::acc_t accumulate(op_sad_quad12, typename C::acc_t a,
+                                    const typename C::x_t* x, const typename C::w_t* w) {
+    return accumulate_packed<C, op_sad_quad12>(a, x, w);
+}
+
+template <class C>
+inline typename C::acc_t accumulate(op_sad_octo8, typename C::acc_t a,
+                                    const typename C::x_t* x, const typename C::w_t* w) {
+    return accumulate_packed<C, op_sad_octo8>(a, x, w);
 }
 
 template <class C>
