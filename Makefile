@@ -44,6 +44,16 @@ demo: setup
 	$(VENV)/bin/addnn verify build/resnet20_addnn_w8.onnx --data assets/samples/cifar10_val_exact_256.npz --checkpoint assets/models/resnet20_adder_addnn_w8.pt --float-bn --min-agreement 100
 	@echo "== 6. SAD lanes packed into DSP48E2 (LUT-only, Quad12, Octo8): yosys synth_xilinx -family xcup =="
 	$(VENV)/bin/addnn rtl report --out build/rtl
+	@echo "== 7. HLS dataflow accelerator of the default for the KV260, then g++ C simulation against the integer graph: fast build, ap_int build, bounded FIFOs =="
+	$(VENV)/bin/addnn hls build/resnet20_addnn_w8_int.onnx -o build/hls_w8 --tb-data assets/samples/cifar10_val_exact_256.npz --tb-images 16
+	$(VENV)/bin/addnn csim build/hls_w8 --data assets/samples/cifar10_val_exact_256.npz
+	$(VENV)/bin/addnn csim build/hls_w8 --data assets/samples/cifar10_val_exact_256.npz --exact-types
+	$(VENV)/bin/addnn csim build/hls_w8 --bounded
+	@echo "== 7b. the same with the SAD differences in DSP48E2 (Octo8, RTL black box) and with the reference design's float32 BN =="
+	$(VENV)/bin/addnn hls build/resnet20_addnn_w8.onnx -o build/hls_w8_octo8 --sad octo8
+	$(VENV)/bin/addnn csim build/hls_w8_octo8 --data assets/samples/cifar10_val_exact_256.npz --images 32
+	$(VENV)/bin/addnn hls build/resnet20_addnn_w8.onnx -o build/hls_w8_fbn --bn float32
+	$(VENV)/bin/addnn csim build/hls_w8_fbn --data assets/samples/cifar10_val_exact_256.npz
 
 test: setup
 	$(PY) -m pytest -q

@@ -19,11 +19,11 @@ def calibrated_float_resnet20():
     import torch
     from torch import nn
 
-    from addnn.models import resnet20
+    from addnn.models import build_model
 
-    def make(data):
-        torch.manual_seed(5)
-        model = resnet20("adder")
+    def make(data, arch: str = "resnet20", seed: int = 5):
+        torch.manual_seed(seed)
+        model = build_model(arch, "adder")
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.momentum = None

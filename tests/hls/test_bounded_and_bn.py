@@ -64,24 +64,14 @@ def test_float32_bn_kernel_equals_the_graphs_float_bn(build, relu, k):
         assert csim(prj, exact=exact)["identical"] == 1.0
 
 
-def test_float32_bn_of_an_exported_graph(build, tmp_path):
+def test_float32_bn_of_an_exported_graph(build, tmp_path, calibrated_float_resnet20):
     """--bn float32 lowers an exported QONNX graph with FloatBNRequant and csims it."""
-    import torch
-
     from addnn.data import synthetic
     from addnn.export import export_model, load_graph
-    from addnn.models import resnet20
     from addnn.quant.pipeline import quantize_model
 
     data = synthetic("cifar10", n=16)
-    torch.manual_seed(2)
-    model = resnet20("adder")
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.momentum = None
-    with torch.no_grad():
-        model.train()(data.normalize(data.images))
-    q, _ = quantize_model(model.eval(), "addnn", 8, data)
+    q, _ = quantize_model(calibrated_float_resnet20(data, seed=2), "addnn", 8, data)
     graph = export_model(q, tmp_path / "m.onnx")
     prj = build(graph, bn="float32", images=data.normalize(data.images[:3]).numpy())
     ops = {n.op_type for n in load_graph(prj / "graph" / "model_int.onnx").graph.node}

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from conftest import random_images
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netgen import random_resnet
-from torch import nn
 
 from addnn.hls.csim import csim
 from addnn.hls.folding import legal_simd
@@ -63,22 +61,15 @@ def test_every_folding_gives_the_same_bits(build, tmp_path):
 
 
 @pytest.mark.slow
-def test_quantized_resnet32_with_random_weights(build, tmp_path):
+def test_quantized_resnet32_with_random_weights(build, tmp_path, calibrated_float_resnet20):
     """Nothing is tied to ResNet-20: ResNet-32 through quantize, export, lower and hls."""
     from addnn.data import synthetic
     from addnn.export import export_model
-    from addnn.models import resnet32
     from addnn.quant.pipeline import quantize_model
 
     data = synthetic("cifar10", n=32)
-    torch.manual_seed(3)
-    model = resnet32("adder")
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.momentum = None
-    with torch.no_grad():
-        model.train()(data.normalize(data.images))
-    q, _ = quantize_model(model.eval(), "addnn", 8, data)
+    model = calibrated_float_resnet20(data, "resnet32", seed=3)
+    q, _ = quantize_model(model, "addnn", 8, data)
     graph = export_model(q, tmp_path / "r32.onnx")
     assert sum(n.op_type == "Adder2d" for n in graph.graph.node) == 32
     prj = build(graph, images=data.normalize(data.images[:4]).numpy())
@@ -112,3 +103,26 @@ def test_shipped_default_on_the_shipped_samples_fast_build(shipped_project):
 def test_shipped_default_on_the_shipped_samples_exact_types(shipped_project):
     report = csim(shipped_project, data=str(SAMPLES), exact=True)
     assert report["images"] == 256 and report["identical"] == 1.0
+
+
+def test_a_mismatch_names_the_first_stream_that_differs(build):
+    """A wrong weight (w -> 255 - w, uint8) in the generated parameters: csim fails and
+    points at that layer's output stream."""
+    import re
+
+    model = random_resnet(5, (2, 4), 4, 8, 1)
+    prj = build(model, images=random_images(model, 3))
+    params = prj / "src" / "addnn_params.h"
+    text = params.read_text()
+    layer = build_stages(model).conv_stages()[2]
+    name = next(n for n in re.findall(r"static const \w+ (w_l\d+_\w+)\[", text)
+                if n.endswith(layer.name))
+    start = text.index("{", text.index(name))
+    first = re.match(r"[{\s]*(\d+)", text[start:])
+    value = int(first.group(1))
+    text = text[:start + first.start(1)] + str(255 - value) + text[start + first.end(1):]
+    params.write_text(text)
+    report = csim(prj)
+    assert report["identical"] < 1.0 and report["mismatches"]
+    diff = report["first_difference"]
+    assert diff["tensor"] == layer.outputs[0] and diff["got"] != diff["expected"]

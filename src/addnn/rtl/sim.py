@@ -26,7 +26,8 @@ TB_DIR = SV_DIR / "tb"
 CMODEL_DIR = HERE / "cmodel"
 # Synthesisable sources in dependency order; the DSP48E2 model is for simulation only.
 DESIGN = [SV_DIR / f"{m}.sv" for m in ("sad_ctrl", "sad_absacc", "sad_lut", "sad_dsp_sub4",
-                                        "sad_lowsub", "sad_quad12", "sad_octo8", "sad_pe")]
+                                        "sad_lowsub", "sad_quad12", "sad_octo8_diff",
+                                        "sad_octo8", "sad_pe")]
 DSP_MODEL = SV_DIR / "dsp48e2_simd_model.sv"
 KINDS = [(v, s) for v in Variant for s in (False, True)]   # the testbench's PE order
 
@@ -153,8 +154,8 @@ def iverilog_pe_tb(lanes: int) -> Path:
 
 def iverilog_blackbox_tb() -> Path:
     """tb_sad_bb: the HLS black-box difference units (sad_bb_quad12, sad_bb_octo8)."""
-    units = [SV_DIR / f"{m}.sv" for m in ("sad_dsp_sub4", "sad_lowsub", "sad_bb_quad12",
-                                          "sad_bb_octo8")]
+    units = [SV_DIR / f"{m}.sv" for m in ("sad_dsp_sub4", "sad_lowsub", "sad_octo8_diff",
+                                          "sad_bb_quad12", "sad_bb_octo8")]
     return iverilog_tb("tb_sad_bb", [DSP_MODEL, *units, TB_DIR / "tb_sad_bb.sv"])
 
 
