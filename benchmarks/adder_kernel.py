@@ -209,7 +209,7 @@ def main(argv=None) -> int:
 
     cold = compile_seconds()
     rows = []
-    for index, shape in enumerate(tqdm(SHAPES, desc="layers", file=sys.stderr)):
+    for index, shape in enumerate(tqdm(SHAPES, desc="layers", file=sys.stderr, disable=None)):
         row = {"shape": dict(zip(("cin", "cout", "size", "k", "stride", "padding"), shape))}
         for impl in IMPLS:
             row[impl] = time_layer(impl, shape, args.repeats)

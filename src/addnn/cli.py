@@ -60,7 +60,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     model, data = load_model(args.checkpoint)
     name = _dataset_for(data, args)
-    dataset = load_dataset(name, args.data, args.split, args.val, download=args.download)
+    dataset = load_dataset(name, args.data, args.split, args.val, download=args.download,
+                           download_hint="--download")
     if dataset.num_classes != data["model"]["num_classes"]:
         raise AddnnError(f"{dataset.name} has {dataset.num_classes} classes, the model "
                          f"{data['model']['num_classes']}")

@@ -47,7 +47,8 @@ def compare(reference: Rung, other: Rung) -> dict:
 
 
 def _batches(dataset: ImageDataset, batch: int, desc: str):
-    for start in tqdm(range(0, len(dataset), batch), desc=desc, unit="batch", leave=False):
+    for start in tqdm(range(0, len(dataset), batch), desc=desc, unit="batch", leave=False,
+                      disable=None):
         yield dataset.normalize(dataset.images[start:start + batch])
 
 

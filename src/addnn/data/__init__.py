@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from addnn.data.cifar import download_cifar, load_cifar
+from addnn.data.cifar import DatasetMissing, download_cifar, load_cifar
 from addnn.data.dataset import ImageDataset
 from addnn.data.fashion_mnist import load_fashion_mnist
 from addnn.data.loader import BatchLoader
@@ -18,10 +18,21 @@ DATASETS = ("cifar10", "cifar100", "fashion-mnist", "synthetic-cifar10",
 
 def load_dataset(name: str, root: str | Path | None = None, split: str = "test",
                  val: str | Path | None = None, size: int = 512,
-                 download: bool = False) -> ImageDataset:
+                 download: bool = False, download_hint: str | None = None) -> ImageDataset:
     """Load a split of a dataset by name. A ``root`` ending in ``.npz`` is a sample file, whose
     images are returned whatever the split. CIFAR is downloaded into ``root`` only when
-    ``download`` is set and it is not there yet."""
+    ``download`` is set and it is not there yet; when it is missing, ``download_hint`` (the
+    calling command's own option, such as ``--download``) is named in the error."""
+    try:
+        return _load(name, root, split, val, size, download)
+    except DatasetMissing as err:
+        if download_hint and not download:
+            raise DatasetMissing(f"{err}, or rerun with {download_hint} to download it "
+                                 "(needs network)") from None
+        raise
+
+
+def _load(name, root, split, val, size, download) -> ImageDataset:
     if root is not None and str(root).endswith(".npz"):
         return load_samples(root)
     if name in ("cifar10", "cifar100"):
@@ -40,5 +51,6 @@ def load_dataset(name: str, root: str | Path | None = None, split: str = "test",
     raise AddnnError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
 
 
-__all__ = ["BatchLoader", "DATASETS", "ImageDataset", "download_cifar", "load_cifar",
-           "load_dataset", "load_fashion_mnist", "load_samples", "save_samples", "synthetic"]
+__all__ = ["BatchLoader", "DATASETS", "DatasetMissing", "ImageDataset", "download_cifar",
+           "load_cifar", "load_dataset", "load_fashion_mnist", "load_samples", "save_samples",
+           "synthetic"]

@@ -35,16 +35,20 @@ _LAYOUT = {
 }
 
 
+class DatasetMissing(AddnnError):
+    """CIFAR is not in the given directory; the command adds how it can fetch it."""
+
+
 def _find_folder(root: Path, dataset: str) -> Path:
     """``root`` may be the batches folder itself or its parent."""
     spec = _LAYOUT[dataset]
     for candidate in (root, root / spec["folder"]):
         if (candidate / spec["train"][0]).exists() or (candidate / spec["test"][0]).exists():
             return candidate
-    raise AddnnError(
+    raise DatasetMissing(
         f"{dataset} not found: looked for {spec['train'][0]} in {root} and "
-        f"{root / spec['folder']}; get it with `addnn.data.download_cifar({str(root)!r}, "
-        f"{dataset!r})` (needs network) or point --data at a copy in the python layout")
+        f"{root / spec['folder']}; point --data at a copy in the python layout")
+
 
 
 def _read_batch(path: Path, label_key: bytes) -> tuple[np.ndarray, np.ndarray]:

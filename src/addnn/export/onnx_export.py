@@ -80,6 +80,7 @@ def export_model(model: nn.Module, output: str | Path, fmt: str = "qonnx",
     if fmt not in FORMATS:
         raise AddnnError(f"unknown export format {fmt!r}: expected one of {', '.join(FORMATS)}")
     output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)      # as atomic_write does
     x = torch.zeros(1, *(shape or input_shape(model)))
     adders = sum(isinstance(m, Adder2d) for m in model.modules())
     with tempfile.TemporaryDirectory(prefix=".addnn-export-", dir=output.parent) as tmp:

@@ -125,11 +125,16 @@ def _gxx(cmd: list[str], project: Path):
     return check
 
 
-def compile_warnings(project: str | Path, exact: bool = False) -> list[str]:
-    """The warning lines g++ prints for the project's sources (a fresh compile, -fsyntax-only)."""
+def compile_warnings(project: str | Path, exact: bool = False,
+                     synthesis_view: bool = False) -> list[str]:
+    """The warning lines g++ prints for the project's sources (-fsyntax-only). With
+    ``synthesis_view`` the accelerator's sources alone, as Vitis synthesis sees them
+    (ADDNN_SYNTHESIS_VIEW: no simulation-only code)."""
     project = Path(project)
-    cmd = [CXX, *build_flags(exact, False), "-fsyntax-only", "-isystem", str(ap_types_dir()),
-           *WARNINGS, *map(str, _sources(project))]
+    flags = build_flags(exact, False) + (["-DADDNN_SYNTHESIS_VIEW"] if synthesis_view else [])
+    srcs = [s for s in _sources(project) if not (synthesis_view and s.parent.name == "tb")]
+    cmd = [CXX, *flags, "-fsyntax-only", "-isystem", str(ap_types_dir()), *WARNINGS,
+           *map(str, srcs)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise AddnnError(f"g++ failed: {res.stderr.strip().splitlines()[:3]}")

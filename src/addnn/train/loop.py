@@ -132,7 +132,8 @@ def train(cfg: Config, resume: bool = False) -> dict:
         init_model, _ = load_model(cfg.train.init)
         model.load_state_dict(init_model.state_dict())
 
-    common = dict(root=cfg.data.root, val=cfg.data.val, size=cfg.data.synthetic_size)
+    common = dict(root=cfg.data.root, val=cfg.data.val, size=cfg.data.synthetic_size,
+                  download_hint="data.download=true")
     if cfg.data.download and info.is_main:     # one process fetches, the others wait
         load_dataset(cfg.data.dataset, split=cfg.data.train_split, download=True, **common)
     if info.enabled:

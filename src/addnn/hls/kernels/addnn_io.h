@@ -12,6 +12,8 @@
 #ifndef ADDNN_IO_H
 #define ADDNN_IO_H
 
+#include <string>
+
 #include "addnn_stream.h"
 
 namespace addnn {
@@ -30,7 +32,7 @@ void input_layer(hls::stream<axis_word<C::D> >& in, stream<typename C::vec_t>& o
 #pragma HLS PIPELINE II=1
         const int k = e % C::EPW;
         if (k == 0) {
-#ifndef __SYNTHESIS__
+#ifndef ADDNN_SYNTH
             if (in.empty()) {
                 std::fprintf(stderr, "addnn csim: the input stream ended inside a frame\n");
                 std::exit(sim::kEmptyRead);

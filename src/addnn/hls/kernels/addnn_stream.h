@@ -18,7 +18,9 @@
 
 #include "hls_stream.h"
 
-#ifdef __SYNTHESIS__
+#include "addnn_types.h"
+
+#ifdef ADDNN_SYNTH
 
 namespace addnn {
 template <class T> using stream = hls::stream<T>;
@@ -48,6 +50,6 @@ template <class T> using stream = sim::checked_stream<T>;
 #define ADDNN_DATAFLOW_END() addnn::sim::current_process() = "testbench";
 #endif
 
-#endif  // __SYNTHESIS__
+#endif  // ADDNN_SYNTH
 
 #endif  // ADDNN_STREAM_H

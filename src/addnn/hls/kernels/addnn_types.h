@@ -14,6 +14,12 @@
 
 #include <type_traits>
 
+// ADDNN_SYNTH: the code Vitis synthesis sees. ADDNN_SYNTHESIS_VIEW selects it under g++ as
+// well (a syntax check of that code: the open-source ap_types refuse __SYNTHESIS__ itself).
+#if defined(__SYNTHESIS__) || defined(ADDNN_SYNTHESIS_VIEW)
+#define ADDNN_SYNTH 1
+#endif
+
 #include "ap_int.h"
 
 namespace addnn {
@@ -32,7 +38,7 @@ struct native_int {
         typename std::conditional<(W <= 32), int32_t, int64_t>::type>::type>::type type;
 };
 
-#if defined(ADDNN_EXACT_TYPES) || defined(__SYNTHESIS__)
+#if defined(ADDNN_EXACT_TYPES) || defined(ADDNN_SYNTH)
 template <int W> using uint_t = ap_uint<W>;
 template <int W> using int_t = ap_int<W>;
 #else
