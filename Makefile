@@ -51,7 +51,7 @@ demo: setup
 	$(VENV)/bin/addnn csim build/hls_w8 --bounded
 	@echo "== 7b. the same with the SAD differences in DSP48E2 (Octo8, RTL black box) and with the reference design's float32 BN =="
 	$(VENV)/bin/addnn hls build/resnet20_addnn_w8.onnx -o build/hls_w8_octo8 --sad octo8
-	$(VENV)/bin/addnn csim build/hls_w8_octo8 --data assets/samples/cifar10_val_exact_256.npz --images 32
+	$(VENV)/bin/addnn csim build/hls_w8_octo8 --data assets/samples/cifar10_val_exact_256.npz --images 16
 	$(VENV)/bin/addnn hls build/resnet20_addnn_w8.onnx -o build/hls_w8_fbn --bn float32
 	$(VENV)/bin/addnn csim build/hls_w8_fbn --data assets/samples/cifar10_val_exact_256.npz
 
