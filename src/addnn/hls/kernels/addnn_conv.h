@@ -110,14 +110,12 @@ void conv_layer(stream<typename C::in_vec>& in, stream<typename C::out_vec>& out
                     }
                     for (int pe = 0; pe < C::PE; ++pe) {
 #pragma HLS UNROLL
-                        const typename C::acc_t a = accumulate<C>(
+                        acc[pe] = accumulate<C>(
                             typename C::op(), sf == 0 ? typename C::acc_t(0) : acc[pe],
                             &win[sf * C::SIMD], w[nf * C::SF + sf][pe]);
-                        acc[pe] = a;
-                        if (sf == C::SF - 1) {
-                            opix.v[nf * C::PE + pe] =
-                                apply_map<C>(typename C::map(), a, nf * C::PE + pe, p0, p1, p2);
-                        }
+                    }
+                    if (sf == C::SF - 1) {
+                        map_group<C, typename C::map>::apply(acc, nf * C::PE, opix, p0, p1, p2);
                     }
                 }
             }

@@ -4,7 +4,7 @@
 // - map_thresholds: the exact integer map of addnn.numeric as thresholds. p0 = thresholds
 //   [C][2**LOG2 - 1], sorted, padded above the accumulator's range; p1 = start, p2 = direction.
 //   out = start + direction * #{t <= acc}, the count found by a binary search of LOG2 steps
-//   (a pipeline of LOG2 comparators instead of one comparator per level).
+//   (a pipeline of LOG2 comparators instead of one comparator per level), in map_group.
 // - map_table: the exact integer map as a table, p0 = table [C][2**in_bits], index acc - IN_LO.
 // - map_float32: the reference design's float32 BN (realbn): v = acc * 2**in_exponent,
 //   y = v * a + b (two float32 roundings, no fused multiply-add), optional ReLU, rounded half
@@ -31,20 +31,6 @@ inline typename C::out_elem apply_map(map_none, const typename C::acc_t& a, int,
 }
 
 template <class C>
-inline typename C::out_elem apply_map(map_thresholds, const typename C::acc_t& a, int ch,
-                                      const typename C::p0_t p0[C::P0_D0][C::P0_D1],
-                                      const typename C::p1_t p1[C::P1_D0],
-                                      const typename C::p2_t p2[C::P2_D0]) {
-    int count = 0;
-    for (int b = C::LOG2 - 1; b >= 0; --b) {
-#pragma HLS UNROLL
-        const int cand = count + (1 << b);
-        if (p0[ch][cand - 1] <= a) count = cand;
-    }
-    return typename C::out_elem(int(p1[ch]) + int(p2[ch]) * count);
-}
-
-template <class C>
 inline typename C::out_elem apply_map(map_table, const typename C::acc_t& a, int ch,
                                       const typename C::p0_t p0[C::P0_D0][C::P0_D1],
                                       const typename C::p1_t[C::P1_D0],
@@ -63,6 +49,47 @@ inline typename C::out_elem apply_map(map_float32, const typename C::acc_t& a, i
     if (C::RELU && y < 0.0f) y = 0.0f;
     return typename C::out_elem(round_half_even_clamp(y * C::OUT_SCALE, C::OUT_LO, C::OUT_HI));
 }
+
+// The map on the PE accumulators of one output-channel group, channels ch0 .. ch0 + PE - 1, into
+// `out`: map_group<C, M>::apply. For thresholds the PE binary searches advance together, one
+// comparator stage per step (in C simulation the searches overlap instead of queueing).
+template <class C, class M>
+struct map_group {
+    static void apply(const typename C::acc_t acc[C::PE], int ch0, typename C::out_vec& out,
+                      const typename C::p0_t p0[C::P0_D0][C::P0_D1],
+                      const typename C::p1_t p1[C::P1_D0], const typename C::p2_t p2[C::P2_D0]) {
+        for (int pe = 0; pe < C::PE; ++pe) {
+#pragma HLS UNROLL
+            out.v[ch0 + pe] = apply_map<C>(M(), acc[pe], ch0 + pe, p0, p1, p2);
+        }
+    }
+};
+
+template <class C>
+struct map_group<C, map_thresholds> {
+    static void apply(const typename C::acc_t acc[C::PE], int ch0, typename C::out_vec& out,
+                      const typename C::p0_t p0[C::P0_D0][C::P0_D1],
+                      const typename C::p1_t p1[C::P1_D0], const typename C::p2_t p2[C::P2_D0]) {
+        int count[C::PE];
+        for (int pe = 0; pe < C::PE; ++pe) {
+#pragma HLS UNROLL
+            count[pe] = 0;
+        }
+        for (int b = C::LOG2 - 1; b >= 0; --b) {
+#pragma HLS UNROLL
+            for (int pe = 0; pe < C::PE; ++pe) {
+#pragma HLS UNROLL
+                const int cand = count[pe] + (1 << b);
+                if (p0[ch0 + pe][cand - 1] <= acc[pe]) count[pe] = cand;
+            }
+        }
+        for (int pe = 0; pe < C::PE; ++pe) {
+#pragma HLS UNROLL
+            out.v[ch0 + pe] =
+                typename C::out_elem(int(p1[ch0 + pe]) + int(p2[ch0 + pe]) * count[pe]);
+        }
+    }
+};
 
 }  // namespace addnn
 
