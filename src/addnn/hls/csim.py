@@ -48,8 +48,8 @@ def ap_types_dir() -> Path:
     return path
 
 
-def build_flags(exact: bool, bounded: bool) -> list[str]:
-    flags = list(BASE_FLAGS)
+def build_flags(exact: bool, bounded: bool, count: bool = False) -> list[str]:
+    flags = list(BASE_FLAGS) + (["-DADDNN_COUNT_LOOPS"] if count else [])
     if exact:
         flags.append("-DADDNN_EXACT_TYPES")
     if bounded:
@@ -73,13 +73,13 @@ def _compiler_version() -> str:
 
 
 def compile_project(project: str | Path, exact: bool = False, bounded: bool = False,
-                    cache: Path | None = None) -> tuple[Path, float]:
+                    cache: Path | None = None, count: bool = False) -> tuple[Path, float]:
     """The testbench binary of ``project`` for the build, and the seconds its compile took
     (0 when it came from the cache)."""
     project = Path(project)
     load_project(project)
     inc = ap_types_dir()
-    flags = build_flags(exact, bounded)
+    flags = build_flags(exact, bounded, count)
     srcs = _sources(project)
     digest = hashlib.sha256()
     for part in [_compiler_version(), *flags, str(inc)]:
@@ -298,6 +298,25 @@ def print_report(r: dict) -> None:
         where = (f"channel {d['channel']} pixel {d['pixel']}: got {d['got']}, expected "
                  f"{d['expected']}" if "channel" in d else d["detail"])
         print(f"  first stream that differs: {d['stream']} (tensor {d['tensor']}), {where}")
+
+
+def loop_iterations(project: str | Path) -> dict[str, int]:
+    """Loop iterations per frame of every process, counted by the counting build
+    (ADDNN_COUNT_LOOPS) on the testbench's first frame."""
+    project = Path(project)
+    meta = load_project(project)
+    inputs, expected, _, _ = project_frames(project, meta, None, 1)
+    binary, _ = compile_project(project, count=True)
+    with tempfile.TemporaryDirectory(prefix="addnn-count-") as tmp:
+        fin, fexp, counts = (Path(tmp) / n for n in ("in.bin", "exp.bin", "counts.txt"))
+        inputs.astype("<i4").tofile(fin)
+        expected.astype("<i4").tofile(fexp)
+        res = subprocess.run([str(binary), str(fin), str(fexp), "--counts", str(counts)],
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            raise AddnnError(f"counting build failed: {res.stderr.strip()[:400]}")
+        lines = counts.read_text().split("\n")
+    return {ln.rsplit(" ", 1)[0]: int(ln.rsplit(" ", 1)[1]) for ln in lines if ln}
 
 
 def write_report(report: dict, path: str | Path) -> None:

@@ -82,6 +82,7 @@ void conv_layer(stream<typename C::in_vec>& in, stream<typename C::out_vec>& out
 
     for (int r = 0; r < C::HP; ++r) {
         for (int c = 0; c < C::WP; ++c) {
+            ADDNN_COUNT_ITERATION()
             const bool real = r >= C::PT && r < C::PT + C::H && c >= C::PL && c < C::PL + C::W;
             if (real) px = in.read();
             for (int ch = 0; ch < C::CIN; ++ch) {
@@ -95,6 +96,7 @@ void conv_layer(stream<typename C::in_vec>& in, stream<typename C::out_vec>& out
             for (int nf = 0; nf < C::NF; ++nf) {
                 for (int sf = 0; sf < C::SF; ++sf) {
 #pragma HLS PIPELINE II=1
+                    ADDNN_COUNT_ITERATION()
                     if (nf == 0) {
                         for (int j = 0; j < C::TPC; ++j) {
 #pragma HLS UNROLL

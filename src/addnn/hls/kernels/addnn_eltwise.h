@@ -18,6 +18,7 @@ template <class C>
 void requantize_layer(stream<typename C::in_vec>& in, stream<typename C::out_vec>& out) {
     for (int p = 0; p < C::PIXELS; ++p) {
 #pragma HLS PIPELINE II=1
+        ADDNN_COUNT_ITERATION()
         const typename C::in_vec x = in.read();
         typename C::out_vec y;
         for (int ch = 0; ch < C::CH; ++ch) {
@@ -33,6 +34,7 @@ void add_layer(stream<typename C::a_vec>& a, stream<typename C::b_vec>& b,
                stream<typename C::out_vec>& out) {
     for (int p = 0; p < C::PIXELS; ++p) {
 #pragma HLS PIPELINE II=1
+        ADDNN_COUNT_ITERATION()
         const typename C::a_vec x = a.read();
         const typename C::b_vec y = b.read();
         typename C::out_vec z;
@@ -49,6 +51,7 @@ void fork2(stream<typename C::vec_t>& in, stream<typename C::vec_t>& o0,
            stream<typename C::vec_t>& o1) {
     for (int p = 0; p < C::PIXELS; ++p) {
 #pragma HLS PIPELINE II=1
+        ADDNN_COUNT_ITERATION()
         const typename C::vec_t x = in.read();
         o0.write(x);
         o1.write(x);
@@ -60,6 +63,7 @@ void fork3(stream<typename C::vec_t>& in, stream<typename C::vec_t>& o0,
            stream<typename C::vec_t>& o1, stream<typename C::vec_t>& o2) {
     for (int p = 0; p < C::PIXELS; ++p) {
 #pragma HLS PIPELINE II=1
+        ADDNN_COUNT_ITERATION()
         const typename C::vec_t x = in.read();
         o0.write(x);
         o1.write(x);
@@ -73,6 +77,7 @@ void avgpool_layer(stream<typename C::in_vec>& in, stream<typename C::out_vec>& 
 #pragma HLS ARRAY_PARTITION variable=sum complete dim=1
     for (int p = 0; p < C::POOL; ++p) {
 #pragma HLS PIPELINE II=1
+        ADDNN_COUNT_ITERATION()
         const typename C::in_vec x = in.read();
         for (int ch = 0; ch < C::CH; ++ch) {
 #pragma HLS UNROLL

@@ -30,6 +30,7 @@ void input_layer(hls::stream<axis_word<C::D> >& in, stream<typename C::vec_t>& o
     typename C::vec_t px;
     for (int e = 0; e < C::ELEMS; ++e) {
 #pragma HLS PIPELINE II=1
+        ADDNN_COUNT_ITERATION()
         const int k = e % C::EPW;
         if (k == 0) {
 #ifndef ADDNN_SYNTH
@@ -51,6 +52,7 @@ void output_layer(stream<typename C::vec_t>& in, hls::stream<axis_word<C::D> >& 
     typename C::vec_t px;
     for (int e = 0; e < C::WORDS * C::EPW; ++e) {
 #pragma HLS PIPELINE II=1
+        ADDNN_COUNT_ITERATION()
         const int k = e % C::EPW;
         if (e < C::ELEMS && e % C::CH == 0) px = in.read();
         const ap_uint<8 * C::EB> raw =

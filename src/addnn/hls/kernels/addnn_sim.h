@@ -44,6 +44,7 @@ struct state {
     std::vector<std::string> errors;  // left-over data, found when streams are destroyed
     bool dumping = false;
     std::map<std::string, std::vector<int64_t> > dumps;
+    std::map<const char*, long long> iterations;   // per process label (ADDNN_COUNT_LOOPS)
 };
 
 inline state& global() {
@@ -261,6 +262,11 @@ private:
     std::vector<std::pair<const char*, std::function<void()> > > bodies_;
 };
 #endif
+
+inline void count_iteration() {
+    ADDNN_SIM_LOCK();
+    ++global().iterations[current_process()];
+}
 
 // Errors recorded since the last call (left-over stream data), emptied.
 inline std::vector<std::string> take_errors() {

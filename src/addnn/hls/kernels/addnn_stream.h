@@ -52,4 +52,13 @@ template <class T> using stream = sim::checked_stream<T>;
 
 #endif  // ADDNN_SYNTH
 
+// The counting build (ADDNN_COUNT_LOOPS, C simulation only): every iteration of a pipelined
+// loop, and every input position of a line buffer, counted per process, which is what the
+// cycle model of addnn.estimate predicts.
+#if defined(ADDNN_COUNT_LOOPS) && !defined(ADDNN_SYNTH)
+#define ADDNN_COUNT_ITERATION() addnn::sim::count_iteration();
+#else
+#define ADDNN_COUNT_ITERATION()
+#endif
+
 #endif  // ADDNN_STREAM_H

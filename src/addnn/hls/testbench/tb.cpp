@@ -9,6 +9,8 @@
 // stream empty at the end, and the values. Exit status: 0 all frames identical, 1 a mismatch,
 // 2 bad files, 3 a read from an empty stream, 4 a deadlock (bounded build), 5 a stream
 // protocol error. --dump DIR writes every internal stream's elements to DIR/<stream>.bin (int64).
+// --counts FILE (counting build, ADDNN_COUNT_LOOPS) writes each process's loop iterations per
+// frame, one "label iterations" line each.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -37,9 +39,12 @@ static int fail(const char* what, int status) {
 int main(int argc, char** argv) {
     std::vector<const char*> paths;
     const char* dump_dir = nullptr;
+    const char* counts_path = nullptr;
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--dump") == 0 && i + 1 < argc) {
             dump_dir = argv[++i];
+        } else if (std::strcmp(argv[i], "--counts") == 0 && i + 1 < argc) {
+            counts_path = argv[++i];
         } else {
             paths.push_back(argv[i]);
         }
@@ -103,6 +108,14 @@ int main(int argc, char** argv) {
             f.write(reinterpret_cast<const char*>(it->second.data()),
                     std::streamsize(it->second.size() * 8));
         }
+    }
+    if (counts_path) {
+        std::ofstream f(counts_path);
+        const std::map<const char*, long long>& it = addnn::sim::global().iterations;
+        for (std::map<const char*, long long>::const_iterator c = it.begin(); c != it.end(); ++c) {
+            f << c->first << " " << c->second / (long long)(frames ? frames : 1) << "\n";
+        }
+        if (!f) return fail("cannot write the counts", 2);
     }
     std::printf("addnn-tb: frames %zu, mismatched %zu, seconds %.6f\n", frames, mismatched,
                 seconds);
