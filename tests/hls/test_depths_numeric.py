@@ -73,8 +73,9 @@ def test_cpp_rounding_equals_the_numeric_contract(seed, tmp_path_factory, gxx):
     (tmp / "d.cpp").write_text(DRIVER)
     for exact in (False, True):
         flags = ["-DADDNN_EXACT_TYPES"] if exact else []
-        subprocess.run(["g++", "-std=c++14", "-DADDNN_LOCAL_AXIS", *flags, "-isystem", str(ap_types_dir()), "-I",
-                        str(KERNELS), str(tmp / "d.cpp"), "-o", str(tmp / "d")], check=True)
+        subprocess.run(["g++", "-std=c++14", "-DADDNN_LOCAL_AXIS", *flags, "-isystem",
+                        str(ap_types_dir()), "-I", str(KERNELS), str(tmp / "d.cpp"), "-o",
+                        str(tmp / "d")], check=True)
         rng = np.random.default_rng(seed)
         shifts = rng.choice([-9, -5, -3, -1, 0, 2], 400)
         q = rng.integers(-5000, 5000, 400)

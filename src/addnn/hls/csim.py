@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from addnn.errors import AddnnError
-from addnn.hls.project import frames_from_images, load_project
+from addnn.hls.project import frames_from_images, load_project, nhwc
+from addnn.hls.stages import source_tensor
 
 CXX = "g++"
 WARNINGS = ["-Wall", "-Wextra", "-Wno-unknown-pragmas", "-Wno-maybe-uninitialized",
@@ -87,8 +88,7 @@ def compile_project(project: str | Path, exact: bool = False, bounded: bool = Fa
     for path in sorted(project.joinpath("src").rglob("*")) + srcs:
         if path.is_file():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    cache = cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "addnn" / \
-        "csim"
+    cache = cache or Path.home() / ".cache" / "addnn" / "csim"     # as the kernel and RTL caches
     binary = cache / digest.hexdigest()[:16] / "tb"
     if binary.is_file():
         return binary, 0.0
@@ -257,7 +257,7 @@ def first_difference(project: Path, meta: dict, binary: Path, frame: np.ndarray,
         _run_chunk(binary, frame, expected, Path(tmp), 0, dump=Path(tmp) / "dump")
         for s in meta["streams"]:
             path = Path(tmp) / "dump" / f"{s['var']}.bin"
-            ref = nhwc_tensor(ctx[s["tensor"].split("__")[0]])
+            ref = nhwc(ctx[source_tensor(s["tensor"])]).reshape(-1).astype(np.int64)
             if not path.exists():
                 return {"stream": s["var"], "tensor": s["tensor"], "detail": "no elements"}
             got = np.fromfile(path, dtype="<i8")
@@ -271,13 +271,6 @@ def first_difference(project: Path, meta: dict, binary: Path, frame: np.ndarray,
                         "expected": int(ref[bad]) if bad < len(ref) else None,
                         "elements": [int(len(got)), int(len(ref))]}
     return None
-
-
-def nhwc_tensor(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a)
-    if a.ndim == 4:
-        a = a.transpose(0, 2, 3, 1)
-    return a.reshape(-1).astype(np.int64)
 
 
 def print_report(r: dict) -> None:

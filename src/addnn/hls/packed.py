@@ -22,10 +22,10 @@ C_MODEL = Path(__file__).parent / "rtl" / "sad_bb.cpp"
 
 UNITS = {
     "quad12": {"module": "sad_bb_quad12", "rtl": ["sad_bb_quad12", "sad_dsp_sub4"],
-               "in_bits": 32, "out_bits": 36, "dsp": 1, "lut": 0},
+               "dsp": 1, "lut": 0},
     "octo8": {"module": "sad_bb_octo8",
               "rtl": ["sad_bb_octo8", "sad_octo8_diff", "sad_dsp_sub4", "sad_lowsub"],
-              "in_bits": 64, "out_bits": 72, "dsp": 1, "lut": 15},
+              "dsp": 1, "lut": 15},
 }
 
 

@@ -28,9 +28,11 @@ from qonnx.core.modelwrapper import ModelWrapper
 from addnn import __version__
 from addnn.errors import AddnnError
 from addnn.hls.depths import stream_depths
-from addnn.hls.folding import check_folding, default_folding, folding_json, read_folding
+from addnn.hls.folding import default_folding, folding_json, read_folding
+from addnn.hls.packed import blackbox_files, copy_blackboxes
 from addnn.hls.render import TOP, render_context, tensor_type
 from addnn.hls.stages import StageGraph, build_stages
+from addnn.transform import check_types, integer_context
 from addnn.transform.annotations import OUTPUT_EXPONENT
 
 PART = "xck26-sfvc784-2LV-c"      # Kria K26 SOM (KV260)
@@ -59,22 +61,16 @@ def integer_graph(model: ModelWrapper, bn: str = "integer") -> ModelWrapper:
 
 def frames_from_images(model: ModelWrapper, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The accelerator's input frames (QuantizeInput's integers, NHWC, flat) and the integer
-    graph's output frames for float images ``x`` [N, C, H, W]."""
-    from addnn.export import with_batch_size
-    from addnn.transform import run_integer
-
-    first = model.graph.node[0]
-    from qonnx.custom_op.registry import getCustomOp
-
-    ctx = {first.input[0]: x}
-    getCustomOp(first).execute_node(ctx, model.graph)
-    q = np.asarray(ctx[first.output[0]])
-    outs = []
+    graph's output frames for float images ``x`` [N, C, H, W], from one run of the graph
+    (types checked) per batch of 64."""
+    q_name, y_name = model.graph.node[0].output[0], model.graph.output[0].name
+    inputs, outputs = [], []
     for start in range(0, len(x), 64):
-        chunk = x[start:start + 64]
-        outs.append(run_integer(with_batch_size(model, len(chunk)), chunk))
-    y = np.concatenate(outs)
-    return nhwc(q), nhwc(y)
+        ctx = integer_context(model, x[start:start + 64])
+        check_types(model, ctx)
+        inputs.append(nhwc(ctx[q_name]))
+        outputs.append(nhwc(ctx[y_name]))
+    return np.concatenate(inputs), np.concatenate(outputs)
 
 
 def nhwc(a: np.ndarray) -> np.ndarray:
@@ -120,21 +116,17 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
     model = integer_graph(model, bn)
     graph = build_stages(model)
     if folding_path is not None:
-        folding = read_folding(folding_path, graph, sad)
+        folding = read_folding(folding_path, graph, sad)     # checked there
     else:
-        folding = default_folding(graph, sad)
-    check_folding(graph, folding, sad)
+        folding = default_folding(graph, sad)                # legal by construction
     depths = stream_depths(graph)
     for name, depth in (depth_overrides or {}).items():
         if name not in depths or depth < 1:
             raise AddnnError(f"no stream {name!r} to give depth {depth}")
         depths[name] = depth
     ctx = render_context(graph, folding, depths, sad)
-    from addnn.hls.packed import blackbox_files
-
-    blackboxes = blackbox_files(sad)
     ctx.update(version=__version__, source=source, part=PART, clock_ns=clock_ns,
-               blackboxes=[str(b) for b in blackboxes], sad=sad)
+               blackboxes=blackbox_files(sad), sad=sad)
     if images is None:
         images = random_frames(model, graph, tb_frames)
     inputs, expected = frames_from_images(model, images)
@@ -165,8 +157,6 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
             shutil.copy2(header, tmp / "src" / "kernels" / header.name)
         for name in ("addnn_top.h", "addnn_config.h", "addnn_params.h", "addnn_top.cpp"):
             (tmp / "src" / name).write_text(env.get_template(name + ".j2").render(**ctx))
-        from addnn.hls.packed import copy_blackboxes
-
         copy_blackboxes(sad, tmp)
         shutil.copy2(TESTBENCH, tmp / "tb" / "tb.cpp")
         inputs.astype("<i4").tofile(tmp / "tb" / "inputs.bin")

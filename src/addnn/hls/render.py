@@ -24,6 +24,7 @@ from addnn.hls.stages import (
     RequantStage,
     StageGraph,
     Tensor,
+    source_tensor,
 )
 from addnn.numeric import IntType
 
@@ -58,7 +59,7 @@ def stream_var(tensor: str) -> str:
 
 
 def vec_type(t: Tensor) -> str:
-    return "v_" + ident(t.name.split("__")[0])
+    return "v_" + ident(source_tensor(t.name))
 
 
 def io_fields(t: Tensor) -> dict:

@@ -60,7 +60,6 @@ class LayerMap:
     kind: MapKind
     arrays: dict = field(default_factory=dict)   # thresholds/start/direction, table, a/b
     relu: bool = False
-    in_exponent: int = 0
 
 
 @dataclass
@@ -171,8 +170,7 @@ def _layer_map(model: ModelWrapper, node) -> LayerMap:
     if node.op_type == "FloatBNRequant":
         a = _initializer(model, node, 1, "a").astype(np.float32).reshape(-1)
         b = _initializer(model, node, 2, "b").astype(np.float32).reshape(-1)
-        return LayerMap(MapKind.FLOAT32, {"a": a, "b": b}, bool(op.get_nodeattr("relu")),
-                        op.get_nodeattr("in_exponent"))
+        return LayerMap(MapKind.FLOAT32, {"a": a, "b": b}, bool(op.get_nodeattr("relu")))
     if op.get_nodeattr("kind") == "table":
         return LayerMap(MapKind.TABLE, {"table": _initializer(model, node, 1, "the table")})
     names = ("thresholds", "start", "direction")
@@ -269,13 +267,11 @@ def _conv_stage(model: ModelWrapper, node, t, fused: set) -> ConvStage:
     kh, kw = (int(k) for k in attrs["kernel_shape"])
     pads = tuple(int(p) for p in attrs.get("pads", [0, 0, 0, 0]))
     strides = tuple(int(s) for s in attrs.get("strides", [1, 1]))
-    stage = ConvStage(node.name, [node.name] + ([consumers[0].name] if out_name != acc_name
+    return ConvStage(node.name, [node.name] + ([consumers[0].name] if out_name != acc_name
                                                 else []),
                       [x], [t(out_name, node)], op=Op.SAD if node.op_type == "Adder2d" else Op.MAC,
                       weights=w, weight_type=IntType(wdt.bitwidth(), wdt.signed(), we),
                       acc=acc.type, kernel=(kh, kw), strides=strides, pads=pads, map=layer_map)
-    layer_map.in_exponent = acc.type.exponent
-    return stage
 
 
 def _check_types(stages: list[Stage], tensors: dict[str, Tensor]) -> None:
@@ -293,6 +289,11 @@ def _check_types(stages: list[Stage], tensors: dict[str, Tensor]) -> None:
                 raise AddnnError(f"node {s.name!r}: weight {s.weights.shape} and input "
                                  f"{x.channels}x{x.height}x{x.width} do not give the output "
                                  f"{y.channels}x{y.height}x{y.width}")
+
+
+def source_tensor(name: str) -> str:
+    """The graph tensor a stream carries: a fork's branch ``<tensor>__k`` carries ``tensor``."""
+    return name.split("__")[0]
 
 
 def _with_forks(stages: list[Stage], tensors: dict[str, Tensor]) -> list[Stage]:
