@@ -23,8 +23,12 @@ from addnn.checkpoint import load_model
 from addnn.errors import AddnnError
 from addnn.export import export_model
 from addnn.hls import generate_project
-from addnn.hls.csim import compile_project, project_frames, run_frames
-from addnn.hls.project import load_project
+from addnn.estimate import stage_iterations
+from addnn.hls.csim import CsimFailure, compile_project, project_frames, run_frames
+from addnn.hls.depths import stream_depths
+from addnn.hls.folding import read_folding
+from addnn.hls.project import integer_graph, load_project
+from addnn.hls.stages import AddStage, build_stages
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SAMPLES = ASSETS / "samples" / "cifar10_val_exact_256.npz"
@@ -85,12 +89,50 @@ def main(argv=None) -> int:
             row = simulate(tmp / name, str(SAMPLES), count, cache=cold,
                            label=f"{'sad' if 'sad' in kw else 'bn'} {name}")
             variants.append({"variant": kw, **row})
+        iterations = modelled_iterations(graph, tmp / "hls")
+        sweep = skip_depth_sweep(graph, tmp, cold)
     write_result("hls_csim", {
         "model": "resnet20_addnn_w8 (assets/models, the shipped default)",
         "generation_seconds": round(gen_s, 2), "runs": rows, "variants": variants,
+        "loop_iterations": iterations, "skip_fifo_sweep": sweep,
         "measured": "everything here is g++ C simulation on this machine; no Vitis figures",
         "targets": {"cold_compile_s": 60, "fast_images_per_s": 100, "goal_images_per_s": 500}})
     return 0
+
+
+def modelled_iterations(graph, prj: Path, clock_mhz: float = 250.0) -> dict:
+    """The loop-iteration model of every stage under the project's folding (modelled: II = 1,
+    no pipeline depth, fill or stalls; equal to the counting build, tests/hls/test_cycles.py)."""
+    stages = build_stages(integer_graph(graph))
+    it = stage_iterations(stages, read_folding(prj / "folding.json", stages))
+    slowest = max(it, key=it.get)
+    fps = clock_mhz * 1e6 / it[slowest]
+    print(f"  modelled: slowest stage {slowest}, {it[slowest]} loop iterations a frame, at most "
+          f"{fps:.0f} frames/s at {clock_mhz:.0f} MHz (II = 1, no pipeline fill or stalls)")
+    return {"kind": "modelled", "clock_mhz": clock_mhz, "slowest_stage": slowest,
+            "slowest_iterations": it[slowest], "fps_upper_bound": round(fps, 1),
+            "per_stage": it}
+
+
+def skip_depth_sweep(graph, tmp: Path, cache: Path) -> dict:
+    """The first residual add's skip FIFO at the generated depth and below, under --bounded
+    on one frame: which depths pass and which deadlock (measured)."""
+    stages = build_stages(integer_graph(graph))
+    depths = stream_depths(stages)
+    add = next(s for s in stages.stages if isinstance(s, AddStage))
+    skip = max(add.inputs, key=depths.get)
+    runs = []
+    for depth in (depths[skip], 64, 60):
+        generate_project(graph, tmp / f"depth{depth}", depth_overrides={skip: depth})
+        try:
+            row = simulate(tmp / f"depth{depth}", str(SAMPLES), 1, bounded=True, cache=cache,
+                           label=f"skip depth {depth}")
+            runs.append({"depth": depth, "result": "pass", "identical": row["identical"]})
+        except CsimFailure:
+            print(f"  skip depth {depth}: deadlock")
+            runs.append({"depth": depth, "result": "deadlock"})
+    return {"kind": "measured (bounded-FIFO C simulation, 1 frame)", "stream": skip,
+            "generated_depth": depths[skip], "runs": runs}
 
 
 def load_val_exact(root: Path) -> Path:
