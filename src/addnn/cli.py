@@ -8,6 +8,7 @@ from pathlib import Path
 
 from addnn import __version__
 from addnn.errors import AddnnError
+from addnn.estimate.cli import register as register_estimate
 from addnn.hls.cli import register as register_hls
 from addnn.rtl.cli import register as register_rtl
 
@@ -305,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.set_defaults(func=cmd_plot)
 
     register_hls(sub)
+    register_estimate(sub)
     register_rtl(sub)
     return parser
 

@@ -27,12 +27,13 @@ def cmd_hls(args: argparse.Namespace) -> int:
     meta = generate_project(graph, args.output, source=Path(args.model).name,
                             folding_path=args.folding, sad=args.sad, clock_ns=args.clock_ns,
                             bn=args.bn, images=images,
-                            tb_frames=args.tb_images or DEFAULT_TB_FRAMES)
+                            tb_frames=args.tb_images or DEFAULT_TB_FRAMES,
+                            thresholds=args.thresholds, fifo_depths=args.fifo_depths)
     stages = len(meta["stages"])
     skips = sum(1 for s in meta["streams"] if s["depth"] > 2)
     print(f"wrote {args.output} in {time.perf_counter() - start:.1f} s: {stages} dataflow "
-          f"stages, {len(meta['streams'])} streams ({skips} deeper than 2 at the residual "
-          f"adds), SAD {meta['sad']}, BN {meta['bn']}, {meta['tb_frames']} testbench frames")
+          f"stages, {len(meta['streams'])} streams ({skips} deeper than 2, depths "
+          f"{meta['fifo_depths']}), SAD {meta['sad']}, BN {meta['bn']}, {meta['tb_frames']} testbench frames")
     return 0
 
 
@@ -66,6 +67,12 @@ def register(subparsers) -> None:
     hls.add_argument("--bn", default="integer", choices=["integer", "float32"],
                      help="BN + requantization as exact integer maps, or the reference "
                           "design's float32 BN")
+    hls.add_argument("--fifo-depths", default="sim", choices=["sim", "untimed"],
+                     help="stream depths from the dataflow simulation (default), or from the "
+                          "untimed read-before-write model only")
+    hls.add_argument("--thresholds", default="auto", choices=["auto", "stored"],
+                     help="threshold maps: computed in the search where they form a "
+                          "progression (auto), or all stored in ROM")
     hls.add_argument("--tb-data", help="images for the testbench (dataset directory or .npz); "
                                        "default: random frames")
     hls.add_argument("--tb-images", type=int, help="testbench frames (default 8)")

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from addnn.errors import AddnnError
-from addnn.hls.project import frames_from_images, load_project, nhwc
+from addnn.hls.project import GRAPH_FILE, frames_from_images, load_project, nhwc
 from addnn.hls.stages import source_tensor
 
 CXX = "g++"
@@ -205,7 +205,7 @@ def project_frames(project: Path, meta: dict, data: str | None, images: int | No
     if list(ds.images.shape[1:]) != meta["input"]["shape"]:
         raise AddnnError(f"the accelerator takes {meta['input']['shape']} images, {data} has "
                          f"{list(ds.images.shape[1:])}")
-    model = load_graph(project / "graph" / "model_int.onnx")
+    model = load_graph(project / GRAPH_FILE)
     x = ds.normalize(ds.images).numpy()
     inputs, expected = frames_from_images(model, x)
     return inputs, expected, ds.labels.numpy(), f"{len(ds)} images of {ds.name}"
@@ -249,7 +249,7 @@ def first_difference(project: Path, meta: dict, binary: Path, frame: np.ndarray,
     from addnn.export import load_graph
     from addnn.transform import integer_context
 
-    model = load_graph(project / "graph" / "model_int.onnx")
+    model = load_graph(project / GRAPH_FILE)
     t = meta["input"]
     q = frame.reshape(t["shape"][1], t["shape"][2], t["shape"][0]).transpose(2, 0, 1)[None]
     ctx = integer_context(model, (q * 2.0 ** t["exponent"]).astype(np.float32))

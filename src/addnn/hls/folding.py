@@ -83,12 +83,12 @@ def check_fold(stage: ConvStage, fold: Fold, sad: str = "lut") -> None:
 
 
 def conv_cycles(graph: StageGraph, stage: ConvStage, fold: Fold) -> int:
-    """Loop iterations of the stage per frame: one per padded input position, plus F per
-    output pixel (the pipelined reduction)."""
+    """Iterations of the stage's flat loop per frame: one per padded input position, F - 1
+    more for each position that completes an output pixel (the kernel's ITERS)."""
     x, y = graph.tensors[stage.inputs[0]], graph.tensors[stage.outputs[0]]
     hp = x.height + stage.pads[0] + stage.pads[2]
     wp = x.width + stage.pads[1] + stage.pads[3]
-    return hp * wp + y.pixels * geometry(stage, fold).f
+    return hp * wp + y.pixels * (geometry(stage, fold).f - 1)
 
 
 def default_folding(graph: StageGraph, sad: str = "lut",

@@ -37,11 +37,14 @@ from addnn.transform.annotations import OUTPUT_EXPONENT
 
 PART = "xck26-sfvc784-2LV-c"      # Kria K26 SOM (KV260)
 SAD_VARIANTS = ("lut", "quad12", "octo8")
+THRESHOLD_MODES = ("auto", "stored")
 HERE = Path(__file__).parent
 KERNELS = HERE / "kernels"
 TEMPLATES = HERE / "templates"
 TESTBENCH = HERE / "testbench" / "tb.cpp"
 PROJECT_FILE = "project.json"
+FIFO_DEPTH_MODES = ("sim", "untimed")
+GRAPH_FILE = "graph/model_int.onnx"
 DEFAULT_TB_FRAMES = 8
 
 
@@ -100,13 +103,25 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
                      folding_path: str | Path | None = None, sad: str = "lut",
                      clock_ns: float = 4.0, bn: str = "integer",
                      images: np.ndarray | None = None, tb_frames: int = DEFAULT_TB_FRAMES,
-                     depth_overrides: dict[str, int] | None = None) -> dict:
+                     depth_overrides: dict[str, int] | None = None,
+                     thresholds: str = "auto", fifo_depths: str = "sim") -> dict:
     """Write the HLS project for ``model`` (an integer graph, or an exported QONNX graph that
     is lowered first) into ``out_dir``; return its project.json contents.
 
     ``images`` (float, [N, C, H, W]) are the testbench's frames; without them ``tb_frames``
     random frames. ``depth_overrides`` sets stream depths by tensor name (tests use it to
-    make a skip FIFO too shallow)."""
+    make a skip FIFO too shallow). ``thresholds``: "auto" computes a threshold map's
+    thresholds in the search where they form a progression (``map_progression``), "stored"
+    keeps them all in ROM (``map_thresholds``). ``fifo_depths``: "sim" sizes the streams by
+    the dataflow simulation (``addnn.estimate.dataflow``, never below the untimed
+    deadlock-free depths), "untimed" by the read-before-write model alone
+    (``addnn.hls.depths``)."""
+    if fifo_depths not in FIFO_DEPTH_MODES:
+        raise AddnnError(f"unknown FIFO depth mode {fifo_depths!r}: expected one of "
+                         f"{', '.join(FIFO_DEPTH_MODES)}")
+    if thresholds not in THRESHOLD_MODES:
+        raise AddnnError(f"unknown threshold mode {thresholds!r}: expected one of "
+                         f"{', '.join(THRESHOLD_MODES)}")
     if sad not in SAD_VARIANTS:
         raise AddnnError(f"unknown SAD unit {sad!r}: expected one of {', '.join(SAD_VARIANTS)}")
     if not 0.5 <= clock_ns <= 100:
@@ -120,11 +135,16 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
     else:
         folding = default_folding(graph, sad)                # legal by construction
     depths = stream_depths(graph)
+    if fifo_depths == "sim":
+        from addnn.estimate.dataflow import fifo_depths as simulated_depths
+
+        depths = simulated_depths(graph, folding, floor=depths).depths
     for name, depth in (depth_overrides or {}).items():
         if name not in depths or depth < 1:
             raise AddnnError(f"no stream {name!r} to give depth {depth}")
         depths[name] = depth
-    ctx = render_context(graph, folding, depths, sad)
+    ctx = render_context(graph, folding, depths, sad, thresholds)
+    maps = {c.label: c.fields for c in ctx["stages"] if c.kind == "conv"}
     ctx.update(version=__version__, source=source, part=PART, clock_ns=clock_ns,
                blackboxes=blackbox_files(sad), sad=sad)
     if images is None:
@@ -132,7 +152,7 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
     inputs, expected = frames_from_images(model, images)
     meta = {
         "addnn_version": __version__, "source": source, "top": TOP, "part": PART,
-        "clock_ns": clock_ns, "sad": sad, "bn": bn,
+        "clock_ns": clock_ns, "sad": sad, "bn": bn, "fifo_depths": fifo_depths,
         "input": {"tensor": graph.input, **ctx["io_in"],
                   **tensor_type(graph.tensors[graph.input].type),
                   "shape": [graph.tensors[graph.input].channels,
@@ -143,8 +163,10 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
         "streams": [{"var": s["var"], "tensor": s["tensor"], "depth": s["depth"],
                      "channels": graph.tensors[s["tensor"]].channels,
                      "pixels": graph.tensors[s["tensor"]].pixels} for s in ctx["streams"]],
+        "thresholds": thresholds,
         "stages": [{"name": s.name, "kind": s.kind, "nodes": s.nodes, "inputs": s.inputs,
-                    "outputs": s.outputs} for s in graph.stages],
+                    "outputs": s.outputs, **_map_entry(maps.get(s.name))}
+                   for s in graph.stages],
         "tb_frames": int(len(inputs)),
     }
     env = _environment()
@@ -164,11 +186,26 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
         for name in ("run_hls.tcl", "hls_config.cfg", "README.md"):
             (tmp / name).write_text(env.get_template(name + ".j2").render(**ctx, meta=meta))
         (tmp / "folding.json").write_text(folding_json(folding))
-        model.save(str(tmp / "graph" / "model_int.onnx"))
+        model.save(str(tmp / GRAPH_FILE))
         (tmp / PROJECT_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
     write_directory(out_dir, write)
     return meta
+
+
+def _map_entry(fields: dict | None) -> dict:
+    """A conv stage's map as project.json records it for estimators: the kernel's map ("none",
+    "thresholds", "progression", "table", "float32"), and a threshold search's levels and
+    fraction bits."""
+    if fields is None:
+        return {}
+    kind = fields["map"].removeprefix("addnn::map_")
+    entry = {"map": kind}
+    if kind in ("thresholds", "progression"):
+        entry["map_levels"] = fields["LOG2"]
+    if kind == "progression":
+        entry["map_frac"] = fields["FRAC"]
+    return entry
 
 
 def _check_target(out_dir: Path) -> None:

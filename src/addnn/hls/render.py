@@ -3,7 +3,6 @@ the streams of the top level, from the stage graph, the folding and the depths."
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
@@ -11,7 +10,9 @@ import numpy as np
 
 from addnn.errors import AddnnError
 from addnn.hls import carrays as ca
-from addnn.hls.folding import Fold, geometry
+from addnn.hls.folding import Fold, conv_cycles, geometry
+from addnn.hls.progression import fit_progression
+from addnn.hls.storage import fifo_impl
 from addnn.hls.stages import (
     AddStage,
     ConvStage,
@@ -76,7 +77,7 @@ def _pow2_float(e: int) -> str:
 
 
 def _conv(graph: StageGraph, s: ConvStage, fold: Fold, sad: str, uid: str,
-          arrays: list[Array]) -> StageCtx:
+          arrays: list[Array], thresholds: str = "auto") -> StageCtx:
     x, y = graph.tensors[s.inputs[0]], graph.tensors[s.outputs[0]]
     o, c, kh, kw = s.weights.shape
     g = geometry(s, fold)
@@ -86,7 +87,8 @@ def _conv(graph: StageGraph, s: ConvStage, fold: Fold, sad: str, uid: str,
          "PL": s.pads[1], "PB": s.pads[2], "PR": s.pads[3],
          "HP": x.height + s.pads[0] + s.pads[2], "WP": x.width + s.pads[1] + s.pads[3],
          "KKC": g.kkc, "PE": fold.pe, "SIMD": fold.simd, "NF": g.nf, "SF": g.sf, "F": g.f,
-         "CW": g.cw, "TPC": g.tpc, "CPT": g.cpt, "x_t": ca.switch_type(x.type),
+         "ITERS": conv_cycles(graph, s, fold), "LB_ROWS": kh if g.tpc > 1 else 1,
+         "LB_BANKS": kw if g.tpc > 1 else 1, "CW": g.cw, "TPC": g.tpc, "CPT": g.cpt, "x_t": ca.switch_type(x.type),
          "w_t": ca.native_of(wt), "wx_t": ca.switch_type(wt), "acc_t": ca.switch_type(s.acc),
          "out_elem": ca.switch_type(y.type), "in_vec": vec_type(x), "out_vec": vec_type(y),
          "IN_LO": s.acc.lo, "OUT_LO": y.type.lo, "OUT_HI": y.type.hi, "RELU": 0, "LOG2": 1,
@@ -115,25 +117,42 @@ def _conv(graph: StageGraph, s: ConvStage, fold: Fold, sad: str, uid: str,
     w = w.transpose(0, 2, 1, 3).reshape(g.f, fold.pe, fold.simd)
     wname = f"w_{uid}"
     arrays.append(Array(wname, f["w_t"], ca.dims(w), ca.initializer(w)))
-    p = _map_arrays(s, y, uid, f, arrays)
+    p = _map_arrays(s, y, uid, f, arrays, thresholds)
     return StageCtx("conv", s.name, f"cfg_{uid}", "conv_layer",
                     [stream_var(s.inputs[0]), stream_var(s.outputs[0]), wname] + p, f)
 
 
-def _map_arrays(s: ConvStage, y: Tensor, uid: str, f: dict, arrays: list[Array]) -> list[str]:
-    """The map's p0, p1, p2 (see addnn_maps.h) as arrays, and their types into ``f``."""
+def _map_arrays(s: ConvStage, y: Tensor, uid: str, f: dict, arrays: list[Array],
+                thresholds: str = "auto") -> list[str]:
+    """The map's p0, p1, p2 (see addnn_maps.h) as arrays, and their types into ``f``. A
+    threshold map becomes ``map_progression`` when its thresholds fit one (``thresholds`` =
+    "auto"), else, or with "stored", ``map_thresholds``."""
     m = s.map
+    f.update(FRAC=0, NTHR=1)
     unused2, unused1 = "addnn_unused2", "addnn_unused1"
     shapes = {"p0": (1, 1), "p1": (1,), "p2": (1,)}
     types = {"p0": "int8_t", "p1": "int8_t", "p2": "int8_t"}
     names = {"p0": unused2, "p1": unused1, "p2": unused1}
     values: dict[str, np.ndarray] = {}
+    prog = None
+    if m.kind is MapKind.THRESHOLDS:
+        thr = np.asarray(m.arrays["thresholds"], dtype=np.int64)
+        log2 = m.levels
+        if thresholds == "auto":
+            prog = fit_progression(thr, s.acc.lo, s.acc.hi)
     if m.kind is MapKind.NONE:
         f["map"] = "addnn::map_none"
+    elif prog is not None:
+        f["map"] = "addnn::map_progression"
+        values["p0"] = np.stack([prog.k0, prog.dn, prog.cap], axis=1)
+        values["p1"] = np.asarray(m.arrays["start"], dtype=np.int64)
+        values["p2"] = np.asarray(m.arrays["direction"], dtype=np.int64)
+        f.update(LOG2=log2, FRAC=prog.frac, NTHR=prog.n)
+        types.update(p0="int64_t",
+                     p1=ca.native_type(int(values["p1"].min()), int(values["p1"].max())),
+                     p2="int8_t")
     elif m.kind is MapKind.THRESHOLDS:
         f["map"] = "addnn::map_thresholds"
-        thr = np.asarray(m.arrays["thresholds"], dtype=np.int64)
-        log2 = max(1, math.ceil(math.log2(thr.shape[1] + 1)))
         pad = np.full((thr.shape[0], (1 << log2) - 1 - thr.shape[1]), s.acc.hi + 1)
         values["p0"] = np.concatenate([thr, pad], axis=1)
         values["p1"] = np.asarray(m.arrays["start"], dtype=np.int64)
@@ -208,19 +227,22 @@ def _simple(graph: StageGraph, s, uid: str) -> StageCtx:
 
 
 def render_context(graph: StageGraph, folding: dict[str, Fold], depths: dict[str, int],
-                   sad: str) -> dict:
-    """Everything the templates need: streams, stages (configs and calls), arrays, io."""
+                   sad: str, thresholds: str = "auto") -> dict:
+    """Everything the templates need: streams, stages (configs and calls), arrays, io.
+    ``thresholds``: "auto" (progressions where they fit) or "stored" (see ``_map_arrays``)."""
     arrays: list[Array] = []
     stages = []
     for k, s in enumerate(graph.stages):
         uid = f"l{k:02d}_{ident(s.name)}"
         if isinstance(s, ConvStage):
-            stages.append(_conv(graph, s, folding[s.name], sad, uid, arrays))
+            stages.append(_conv(graph, s, folding[s.name], sad, uid, arrays, thresholds))
         else:
             stages.append(_simple(graph, s, uid))
     produced = [o for s in graph.stages for o in s.outputs]
     streams = [{"var": stream_var(t), "tensor": t, "type": vec_type(graph.tensors[t]),
-                "depth": depths[t]} for t in produced]
+                "depth": depths[t], "impl": fifo_impl(depths[t], graph.tensors[t].channels
+                                                      * graph.tensors[t].type.bits)}
+               for t in produced]
     vecs = {}
     for t in graph.tensors.values():
         vecs.setdefault(vec_type(t), {"name": vec_type(t), "elem": ca.switch_type(t.type),

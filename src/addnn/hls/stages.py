@@ -11,6 +11,7 @@ kernels support, with the streams between them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -60,6 +61,12 @@ class LayerMap:
     kind: MapKind
     arrays: dict = field(default_factory=dict)   # thresholds/start/direction, table, a/b
     relu: bool = False
+
+    @property
+    def levels(self) -> int:
+        """Binary-search levels of a threshold map: 2**levels - 1 slots hold its thresholds."""
+        n = np.asarray(self.arrays["thresholds"]).shape[1]
+        return max(1, math.ceil(math.log2(n + 1)))
 
 
 @dataclass

@@ -5,6 +5,12 @@
 //   [C][2**LOG2 - 1], sorted, padded above the accumulator's range; p1 = start, p2 = direction.
 //   out = start + direction * #{t <= acc}, the count found by a binary search of LOG2 steps
 //   (a pipeline of LOG2 comparators instead of one comparator per level), in map_group.
+// - map_progression: the same map when its thresholds lie on a digital straight line
+//   (addnn.hls.progression): for k <= CAP, t_k <= acc exactly when K0 + k * DN <= acc * 2**FRAC,
+//   and no threshold beyond CAP is ever passed. p0 = (K0, DN, CAP) [C][3] as int64_t,
+//   p1 = start, p2 = direction. The binary search (k <= NTHR) forms each candidate threshold by
+//   adding DN << b instead of reading it, then clamps the count to CAP: no threshold ROM and
+//   no multiplier.
 // - map_table: the exact integer map as a table, p0 = table [C][2**in_bits], index acc - IN_LO.
 // - map_float32: the reference design's float32 BN (realbn): v = acc * 2**in_exponent,
 //   y = v * a + b (two float32 roundings, no fused multiply-add), optional ReLU, rounded half
@@ -19,6 +25,7 @@ namespace addnn {
 
 struct map_none {};
 struct map_thresholds {};
+struct map_progression {};
 struct map_table {};
 struct map_float32 {};
 
@@ -87,6 +94,46 @@ struct map_group<C, map_thresholds> {
 #pragma HLS UNROLL
             out.v[ch0 + pe] =
                 typename C::out_elem(int(p1[ch0 + pe]) + int(p2[ch0 + pe]) * count[pe]);
+        }
+    }
+};
+
+// The search of map_thresholds on thresholds computed as they are compared: S holds the line at
+// `count`, K0 + count * DN, so a level's candidate is one add, V = S + (DN << b) (DN >= 0).
+// acc * 2**FRAC is formed once, as a multiplication by a power of two, since a left shift of a
+// negative accumulator is undefined in C++ (the fit keeps every value below 2**62 in magnitude).
+// The line goes on past a channel's last countable threshold (rows are padded to the layer's
+// longest, e.g. where a ReLU or the output clamp saturates early), hence the clamp to CAP.
+template <class C>
+struct map_group<C, map_progression> {
+    static void apply(const typename C::acc_t acc[C::PE], int ch0, typename C::out_vec& out,
+                      const typename C::p0_t p0[C::P0_D0][C::P0_D1],
+                      const typename C::p1_t p1[C::P1_D0], const typename C::p2_t p2[C::P2_D0]) {
+        int count[C::PE];
+        int64_t s[C::PE], x[C::PE];
+        for (int pe = 0; pe < C::PE; ++pe) {
+#pragma HLS UNROLL
+            count[pe] = 0;
+            s[pe] = int64_t(p0[ch0 + pe][0]);
+            x[pe] = as_i64(acc[pe]) * (int64_t(1) << C::FRAC);
+        }
+        for (int b = C::LOG2 - 1; b >= 0; --b) {
+#pragma HLS UNROLL
+            for (int pe = 0; pe < C::PE; ++pe) {
+#pragma HLS UNROLL
+                const int cand = count[pe] + (1 << b);
+                const int64_t v = s[pe] + (int64_t(p0[ch0 + pe][1]) << b);
+                if (cand <= C::NTHR && v <= x[pe]) {
+                    count[pe] = cand;
+                    s[pe] = v;
+                }
+            }
+        }
+        for (int pe = 0; pe < C::PE; ++pe) {
+#pragma HLS UNROLL
+            const int cap = int(p0[ch0 + pe][2]);
+            const int n = count[pe] < cap ? count[pe] : cap;
+            out.v[ch0 + pe] = typename C::out_elem(int(p1[ch0 + pe]) + int(p2[ch0 + pe]) * n);
         }
     }
 };
