@@ -29,6 +29,29 @@ def test_generated_depths_pass_the_bounded_run(build):
     assert report["identical"] == 1.0 and "bounded" in report["build"]
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_simulated_depths_under_random_foldings_pass_the_bounded_run(build, tmp_path, seed):
+    """The dataflow simulation's depths (the default of `addnn hls`) never fall below the
+    untimed deadlock-free ones, and the threaded bounded run passes with them."""
+    import json
+
+    from test_nets import random_folding
+
+    from addnn.estimate.dataflow import fifo_depths
+    from addnn.hls.folding import read_folding
+
+    model = random_resnet(20 + seed, (4, 8), 8, 8, 2)
+    path = tmp_path / "fold.json"
+    path.write_text(json.dumps(random_folding(model, np.random.default_rng(seed))))
+    prj = build(model, folding_path=path, images=random_images(model, 2))
+    graph = build_stages(model)
+    want = fifo_depths(graph, read_folding(path, graph), floor=stream_depths(graph)).depths
+    meta = json.loads((prj / "project.json").read_text())
+    assert {s["tensor"]: s["depth"] for s in meta["streams"]} == want
+    assert all(want[t] >= d for t, d in stream_depths(graph).items())
+    assert csim(prj, bounded=True)["identical"] == 1.0
+
+
 def test_too_shallow_skip_fifo_is_reported_as_a_deadlock(build):
     model = random_resnet(11, (4, 8), 8, 8, 1)
     skips, depths = skip_streams(model)

@@ -107,7 +107,7 @@ def allocate(options: dict[str, list[Option]], fixed_cycles: int, fixed_res: dic
             raise AddnnError(f"the integer program found no folding ({first.message})")
         t_best = float(np.ceil(first.x[-1] - 1e-6))
     else:
-        t_best = float(np.floor(clock_mhz * 1e6 / fps_target))
+        t_best = float(np.floor(clock_mhz * 1e6 / fps_target + 1e-9))
         if t_best < t_lo:
             raise AddnnError(f"{fps_target:g} frames/s needs {t_best:.0f} cycles a frame at "
                              f"{clock_mhz:g} MHz; the stages that do not fold take {t_lo:.0f}")
