@@ -27,6 +27,7 @@ class Option:
     fold: Fold
     cycles: int
     res: dict[str, float]          # in board units (RESOURCES)
+    map_pe: int | None = None      # the layer's BN map in a process of its own, with these units
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Allocation:
     period: int                    # cycles a frame (the slowest stage)
     used: dict[str, float]         # whole design, board units
     status: str
+    choices: dict[str, Option]     # the option taken for each layer
 
 
 def pareto(options: list[Option]) -> list[Option]:
@@ -119,7 +121,7 @@ def allocate(options: dict[str, list[Option]], fixed_cycles: int, fixed_res: dic
     folding = {name: o.fold for name, o in chosen}
     used = {r: fixed_res.get(r, 0.0) + sum(o.res[r] for _, o in chosen) for r in RESOURCES}
     period = max([o.cycles for _, o in chosen] + [fixed_cycles])
-    return Allocation(folding, period, used, second.message)
+    return Allocation(folding, period, used, second.message, dict(chosen))
 
 
 def _nothing_fits(short, need, budget, what) -> str:

@@ -12,9 +12,13 @@ from addnn.errors import AddnnError
 def _graph_and_settings(args: argparse.Namespace):
     """The stage graph, and the SAD unit, clock and folding a project fixes (if a directory)."""
     from addnn.export import load_graph
-    from addnn.hls.folding import read_folding
+    from addnn.hls.folding import folding_maps, read_folding
     from addnn.hls.project import GRAPH_FILE, integer_graph, load_project
-    from addnn.hls.stages import build_stages
+    from addnn.hls.stages import build_stages, separate_maps
+
+    def folded(graph, path, sad):
+        graph = separate_maps(graph, folding_maps(path, graph))
+        return graph, read_folding(path, graph, sad)
 
     src = Path(args.model)
     if src.is_dir():
@@ -22,13 +26,15 @@ def _graph_and_settings(args: argparse.Namespace):
         graph = build_stages(integer_graph(load_graph(src / GRAPH_FILE), meta["bn"]))
         sad = args.sad or meta["sad"]
         clock = args.clock_mhz or 1e3 / meta["clock_ns"]
-        folding_path = args.folding or (src / "folding.json")
-        return graph, sad, clock, read_folding(folding_path, graph, sad)
+        graph, folding = folded(graph, args.folding or (src / "folding.json"), sad)
+        return graph, sad, clock, folding
     if not src.exists():
         raise AddnnError(f"{src}: no such model or HLS project")
     graph = build_stages(integer_graph(load_graph(src), args.bn))
     sad = args.sad or "lut"
-    folding = read_folding(args.folding, graph, sad) if args.folding else None
+    folding = None
+    if args.folding:
+        graph, folding = folded(graph, args.folding, sad)
     return graph, sad, args.clock_mhz or 250.0, folding
 
 

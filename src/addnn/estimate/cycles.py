@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from addnn.errors import AddnnError
-from addnn.hls.folding import Fold, conv_cycles
+from addnn.hls.folding import Fold, conv_cycles, map_cycles
 from addnn.hls.render import io_fields
 from addnn.hls.stages import (
     AddStage,
@@ -20,6 +20,7 @@ from addnn.hls.stages import (
     ForkStage,
     InputStage,
     MapKind,
+    MapStage,
     OutputStage,
     PoolStage,
     RequantStage,
@@ -40,14 +41,18 @@ def tree_levels(terms: int) -> int:
     return max(0, math.ceil(math.log2(terms))) if terms > 1 else 0
 
 
+def map_depth(stage) -> int:
+    m = stage.map.kind
+    return stage.map.levels if m is MapKind.THRESHOLDS else MAP_CYCLES[m]
+
+
 def pipeline_depth(graph: StageGraph, stage, folding: dict[str, Fold]) -> int:
     """Modelled cycles from an iteration's issue to its last write (its pipeline depth)."""
     if isinstance(stage, ConvStage):
-        m = stage.map.kind
-        map_cycles = (stage.map.levels if m is MapKind.THRESHOLDS
-                      else MAP_CYCLES[m])
         sad = 1 + math.ceil(tree_levels(folding[stage.name].simd) / 2) + 1
-        return 2 * IO_CYCLES + LINE_BUFFER_CYCLES + sad + map_cycles
+        return 2 * IO_CYCLES + LINE_BUFFER_CYCLES + sad + map_depth(stage)
+    if isinstance(stage, MapStage):
+        return 2 * IO_CYCLES + map_depth(stage)
     return 2 * IO_CYCLES + 1
 
 
@@ -55,6 +60,8 @@ def iterations(graph: StageGraph, s, folding: dict[str, Fold]) -> int:
     """Loop iterations per frame of one process (``folding`` is needed for a convolution)."""
     if isinstance(s, ConvStage):
         return conv_cycles(graph, s, folding[s.name])
+    if isinstance(s, MapStage):
+        return map_cycles(graph, s, folding[s.name])
     if isinstance(s, (RequantStage, AddStage, ForkStage, PoolStage)):
         return graph.tensors[s.inputs[0]].pixels
     if isinstance(s, InputStage):

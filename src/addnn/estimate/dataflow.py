@@ -35,6 +35,7 @@ from addnn.hls.stages import (
     ConvStage,
     ForkStage,
     InputStage,
+    MapStage,
     OutputStage,
     PoolStage,
     RequantStage,
@@ -80,6 +81,10 @@ def _conv_program(graph: StageGraph, s: ConvStage, fold: Fold) -> Program:
 def _stage_program(graph: StageGraph, s, folding: dict[str, Fold]) -> Program:
     if isinstance(s, ConvStage):
         return _conv_program(graph, s, folding[s.name])
+    if isinstance(s, MapStage):
+        nf = graph.tensors[s.outputs[0]].channels // folding[s.name].pe
+        g = np.arange(graph.tensors[s.inputs[0]].pixels * nf) % nf
+        return Program((g == 0).astype(np.uint8), (g == nf - 1).astype(np.uint8))
     if isinstance(s, InputStage):
         f = io_fields(graph.tensors[s.outputs[0]])
         e = np.arange(f["ELEMS"])

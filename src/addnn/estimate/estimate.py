@@ -12,22 +12,33 @@ Measured or modelled, figure by figure:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from addnn.errors import AddnnError
+from addnn.estimate import memory
 from addnn.estimate import resources as rs
 from addnn.estimate.allocate import Allocation, Option, allocate
 from addnn.estimate.boards import RESOURCES, Board
 from addnn.estimate.cycles import (
+    IO_CYCLES,
     iterations,
+    map_depth,
     label,
     pipeline_depth,
     stage_cycles,
     stage_iterations,
 )
-from addnn.estimate.dataflow import DepthResult, fifo_depths
+from addnn.estimate.dataflow import fifo_depths
 from addnn.hls.depths import stream_depths
 from addnn.hls.folding import Fold, check_folding, conv_cycles, legal_simd
-from addnn.hls.stages import ConvStage, StageGraph
+from addnn.hls.stages import (
+    ConvStage,
+    LayerMap,
+    MapKind,
+    MapStage,
+    StageGraph,
+    separate_maps,
+)
 
 
 MAX_ROUNDS = 4
@@ -61,6 +72,7 @@ class Estimate:
     bottleneck: int                     # modelled cycles of the slowest stage
     latency: int                        # simulated cycles, first input to last output
     allocation: Allocation | None = None
+    graph: StageGraph | None = None     # the graph estimated (maps separated as chosen)
 
     @property
     def fps(self) -> float:
@@ -77,16 +89,37 @@ class Estimate:
 
 def layer_options(graph: StageGraph, stage: ConvStage, sad: str,
                   impl: tuple[str, int]) -> list[Option]:
-    """Every legal folding of a layer with its cycles and resources."""
+    """Every legal folding of a layer with its cycles and resources: its BN map fused (one
+    map unit per PE), or in a process of its own with M units (M dividing COUT), which then
+    adds its cycles, its units, its control and the accumulator stream."""
     o = stage.weights.shape[0]
+    bare = replace(stage, map=LayerMap(MapKind.NONE)) if len(stage.nodes) > 1 else None
+    y = graph.tensors[stage.outputs[0]]
+    divisors = [p for p in range(1, o + 1) if o % p == 0]
+    separate = {}
+    if bare is not None:
+        acc_fifo = rs.mem(memory.fifo(2, o * stage.acc.bits))
+        for m in divisors:
+            probe = MapStage(stage.nodes[1], stage.nodes[1:], [stage.acc_tensor],
+                             list(stage.outputs), map=stage.map, acc=stage.acc)
+            cycles = y.pixels * (o // m) + 2 * IO_CYCLES + map_depth(probe)
+            res = rs.total(rs.map_stage_parts(graph, stage, m, impl)) + acc_fifo
+            separate[m] = (cycles, res)
     out = []
-    for pe in (p for p in range(1, o + 1) if o % p == 0):
+    for pe in divisors:
         for simd in legal_simd(stage, sad):
             fold = Fold(pe, simd)
             cycles = conv_cycles(graph, stage, fold) + pipeline_depth(graph, stage,
                                                                       {stage.name: fold})
             res = rs.total(rs.conv_parts(graph, stage, fold, sad, impl)).board_dict()
             out.append(Option(fold, cycles, res))
+            if bare is None:
+                continue
+            conv = conv_cycles(graph, bare, fold) + pipeline_depth(graph, bare,
+                                                                   {stage.name: fold})
+            base = rs.total(rs.conv_parts(graph, bare, fold, sad, ("none", 0)))
+            for m, (map_cyc, map_res) in separate.items():
+                out.append(Option(fold, max(conv, map_cyc), (base + map_res).board_dict(), m))
     return out
 
 
@@ -96,65 +129,84 @@ def _stream_rows(graph: StageGraph, depths: dict[str, int]) -> dict[str, dict]:
                 **cost[t].board_dict()} for t, d in depths.items()}
 
 
+def apply_choices(graph: StageGraph, allocation: Allocation
+                  ) -> tuple[StageGraph, dict[str, Fold]]:
+    """The graph with the chosen maps separated, and the folding of all its stages."""
+    folding = dict(allocation.folding)
+    maps = {}
+    for name, o in allocation.choices.items():
+        if o.map_pe is not None:
+            maps[graph.stage(name).nodes[1]] = Fold(o.map_pe, 1)
+    folding.update(maps)
+    return separate_maps(graph, maps), folding
+
+
+def _fixed(graph: StageGraph) -> tuple[rs.Res, int]:
+    fixed = [s for s in graph.stages if not isinstance(s, (ConvStage, MapStage))]
+    res = rs.total([rs.pixel_stage(graph, s) for s in fixed])
+    cycles = max((iterations(graph, s, {}) + pipeline_depth(graph, s, {}) for s in fixed),
+                 default=0)
+    return res, cycles
+
+
 def estimate(graph: StageGraph, board: Board, clock_mhz: float = 250.0, sad: str = "lut",
              util: float = 0.8, fps_target: float | None = None,
              folding: dict[str, Fold] | None = None, frames: int = 3) -> Estimate:
-    """Choose the folding (unless given), then simulate and cost the whole design."""
-    impls = {s.name: rs.map_impl(s) for s in graph.conv_stages()}
-    fixed = [s for s in graph.stages if not isinstance(s, ConvStage)]
-    fixed_res = rs.Res()
-    for s in fixed:
-        fixed_res = fixed_res + rs.pixel_stage(graph, s)
-    untimed = stream_depths(graph)
-    fixed_cycles = max((iterations(graph, s, {}) + pipeline_depth(graph, s, {}) for s in fixed),
-                       default=0)
+    """Choose the folding (unless given: then for ``graph`` as it is, maps separated or not),
+    then simulate and cost the whole design."""
     allocation = None
-    given = folding is not None
-    if not given:
+    if folding is None:
+        if graph.map_stages():
+            raise AddnnError("the folding is chosen on the graph with every BN map in its "
+                             "layer; separate maps come out of the choice")
+        impls = {s.name: rs.map_impl(s) for s in graph.conv_stages()}
         options = {s.name: layer_options(graph, s, sad, impls[s.name])
                    for s in graph.conv_stages()}
         budget = {r: util * board.resources[r] for r in RESOURCES}
+        fixed_res, fixed_cycles = _fixed(graph)
         # The streams' depths follow the folding (dataflow simulation), so the program
         # starts from the untimed depths and is solved again with the simulated ones until
         # the design fits.
-        streams_res = rs.total(rs.stream_cost(graph, untimed))
-    for _ in range(1 if given else MAX_ROUNDS):
-        if not given:
+        streams_res = rs.total(rs.stream_cost(graph, stream_depths(graph)))
+        for _ in range(MAX_ROUNDS):
             allocation = allocate(options, fixed_cycles, (fixed_res + streams_res).board_dict(),
                                   budget, clock_mhz, fps_target)
-            folding = allocation.folding
-        check_folding(graph, folding, sad)
-        flow: DepthResult = fifo_depths(graph, folding, frames=frames, floor=untimed,
-                                        check=False)
-        if given:
-            break
-        simulated = rs.total(rs.stream_cost(graph, flow.depths))
-        over = any(allocation.used[r] - streams_res.board_dict()[r] + simulated.board_dict()[r]
-                   > budget[r] + 1e-6 for r in RESOURCES)
-        if not over:
-            break
-        streams_res = rs.Res(*(max(a, b) for a, b in zip(
-            (streams_res.lut, streams_res.ff, streams_res.dsp, streams_res.bram18,
-             streams_res.uram),
-            (simulated.lut, simulated.ff, simulated.dsp, simulated.bram18, simulated.uram))))
-    flow = fifo_depths(graph, folding, frames=frames, floor=untimed)
+            chosen, fold = apply_choices(graph, allocation)
+            flow = fifo_depths(chosen, fold, frames=frames, floor=stream_depths(chosen),
+                               check=False)
+            total = _cost(chosen, fold, sad, flow.depths)[2]
+            if all(total[r] <= budget[r] + 1e-6 for r in RESOURCES):
+                break
+            simulated = rs.total(rs.stream_cost(chosen, flow.depths))
+            streams_res = rs.Res(*(max(getattr(streams_res, f), getattr(simulated, f)) + 1e-3
+                                   for f in ("lut", "ff", "dsp", "bram18", "uram")))
+        graph, folding = chosen, fold
+    check_folding(graph, folding, sad)
+    flow = fifo_depths(graph, folding, frames=frames, floor=stream_depths(graph))
+    rows, streams, totals = _cost(graph, folding, sad, flow.depths)
+    return Estimate(board, clock_mhz, sad, util, fps_target, folding, rows, streams, totals,
+                    flow.period, flow.bottleneck, flow.latency, allocation, graph)
+
+
+def _cost(graph: StageGraph, folding: dict[str, Fold], sad: str, depths: dict[str, int]):
+    """Per-stage rows, stream rows and totals of a folded graph."""
     its = stage_iterations(graph, folding)
     cyc = stage_cycles(graph, folding)
     rows = []
     for s in graph.stages:
         lb = label(s)
-        if isinstance(s, ConvStage):
-            parts = rs.conv_parts(graph, s, folding[s.name], sad, impls[s.name])
-            res = rs.total(parts)
-            rows.append(StageRow(lb, s.kind, folding[s.name].pe, folding[s.name].simd, its[lb],
-                                 cyc[lb], res.board_dict(),
-                                 {k: v.board_dict() for k, v in parts.items()},
-                                 impls[s.name][0]))
+        if isinstance(s, (ConvStage, MapStage)):
+            impl = rs.map_impl(s)
+            fold = folding[s.name]
+            parts = (rs.conv_parts(graph, s, fold, sad, impl) if isinstance(s, ConvStage)
+                     else rs.map_stage_parts(graph, s, fold.pe, impl))
+            rows.append(StageRow(lb, s.kind, fold.pe, fold.simd, its[lb], cyc[lb],
+                                 rs.total(parts).board_dict(),
+                                 {k: v.board_dict() for k, v in parts.items()}, impl[0]))
         else:
             rows.append(StageRow(lb, s.kind, None, None, its[lb], cyc[lb],
                                  rs.pixel_stage(graph, s).board_dict()))
-    streams = _stream_rows(graph, flow.depths)
+    streams = _stream_rows(graph, depths)
     totals = {r: sum(row.res[r] for row in rows) + sum(v[r] for v in streams.values())
               for r in RESOURCES}
-    return Estimate(board, clock_mhz, sad, util, fps_target, folding, rows, streams, totals,
-                    flow.period, flow.bottleneck, flow.latency, allocation)
+    return rows, streams, totals

@@ -64,7 +64,8 @@ def record(est: Estimate, source: str = "") -> dict:
         "latency_cycles": est.latency, "latency_ms": est.latency_ms,
         "totals": est.totals, "fraction_of_board": frac,
         "solver": est.allocation.status if est.allocation else "folding given",
-        "folding": {n: {"PE": f.pe, "SIMD": f.simd} for n, f in est.folding.items()},
+        "folding": json.loads(folding_json(
+            est.folding, [r.name for r in est.rows if r.kind == "MapStage"])),
         "stages": [{"name": r.name, "kind": r.kind, "PE": r.pe, "SIMD": r.simd,
                     "iterations": r.iterations, "cycles": r.cycles, "map": r.map,
                     "resources": r.res, "parts": r.parts} for r in est.rows],
@@ -88,7 +89,8 @@ def table(est: Estimate) -> str:
     for r in est.rows:
         if r.pe is None:
             continue
-        lines.append(f"{r.name[:14]:14s} {r.pe:4d} {r.simd:5d} {r.cycles:8,d} "
+        simd = "map" if r.kind == "MapStage" else str(r.simd)
+        lines.append(f"{r.name[:14]:14s} {r.pe:4d} {simd:>5s} {r.cycles:8,d} "
                      + " ".join(f"{_fmt(r.res[k]):>8s}" for k in RESOURCES) + f"  {r.map}")
     others = [r for r in est.rows if r.pe is None]
     lines.append(f"{'other stages':14s} {'':4s} {'':5s} {max(r.cycles for r in others):8,d} "
@@ -180,5 +182,6 @@ def write_all(est: Estimate, folding_path: Path, source: str = "") -> dict[str, 
     paths = outputs(Path(folding_path))
     atomic_write_text(paths["json"], json.dumps(record(est, source), indent=2) + "\n")
     charts(est, paths["cycles_png"], paths["resources_png"])
-    atomic_write_text(paths["folding"], folding_json(est.folding))   # last: the result
+    maps = [r.name for r in est.rows if r.kind == "MapStage"]
+    atomic_write_text(paths["folding"], folding_json(est.folding, maps))   # last: the result
     return paths

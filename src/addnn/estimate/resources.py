@@ -145,7 +145,7 @@ def _lanes(graph: StageGraph, s: ConvStage, fold: Fold, sad: str) -> Res:
     return r
 
 
-def map_impl(s: ConvStage) -> tuple[str, int]:
+def map_impl(s) -> tuple[str, int]:
     """The BN map the generator emits for the layer, and its fraction bits (progression)."""
     if s.map.kind is not MapKind.THRESHOLDS:
         return s.map.kind.value, 0
@@ -160,9 +160,10 @@ def map_impl(s: ConvStage) -> tuple[str, int]:
     return ("progression", fit.frac) if fit is not None else ("thresholds", 0)
 
 
-def _map(graph: StageGraph, s: ConvStage, fold: Fold, impl: tuple[str, int]) -> Res:
+def map_units(graph: StageGraph, s, units: int, impl: tuple[str, int]) -> Res:
+    """``units`` map units of layer (or map stage) ``s``, each serving COUT / units channels."""
     y = graph.tensors[s.outputs[0]]
-    nf = geometry(s, fold).nf
+    nf = y.channels // units
     kind, frac = impl
     if kind == "none":
         return Res()
@@ -174,12 +175,19 @@ def _map(graph: StageGraph, s: ConvStage, fold: Fold, impl: tuple[str, int]) -> 
     start = mem(memory.rom(nf, y.type.bits + 2))      # start and direction per channel
     if kind == "progression":
         wide = s.acc.bits + frac + 2       # K0 + k DN stays within twice acc's range
+        # K0 and DN per channel, and the cap on the count (one comparator more)
         per_pe = (adder_cost(wide) + comparator_cost(wide)).scaled(levels) + \
-            mem(memory.rom(nf, 2 * wide)) + start
+            comparator_cost(levels) + mem(memory.rom(nf, 2 * wide + levels)) + start
     else:   # stored thresholds, binary search: one read per level an iteration
         per_pe = comparator_cost(s.acc.bits).scaled(levels) + \
             mem(memory.rom(nf * (1 << levels), s.acc.bits, ports=levels)) + start
-    return per_pe.scaled(fold.pe)
+    return per_pe.scaled(units)
+
+
+def map_stage_parts(graph: StageGraph, s, units: int, impl: tuple[str, int]) -> dict[str, Res]:
+    """A BN map in a process of its own: its map units and its control."""
+    return {"map": map_units(graph, s, units, impl),
+            "control": Res(lut=PIXEL_CONTROL_LUT, ff=PIXEL_CONTROL_FF)}
 
 
 def conv_parts(graph: StageGraph, s: ConvStage, fold: Fold, sad: str = "lut",
@@ -194,7 +202,7 @@ def conv_parts(graph: StageGraph, s: ConvStage, fold: Fold, sad: str = "lut",
     return {
         "lanes": _lanes(graph, s, fold, sad),
         "weights": mem(memory.rom(g.f, fold.pe * fold.simd * s.weight_type.bits)),
-        "map": _map(graph, s, fold, impl or map_impl(s)),
+        "map": map_units(graph, s, fold.pe, impl or map_impl(s)),
         "line_buffer": mem(memory.ram(kh // rows * math.ceil(wp / cols), x.channels * xb)
                            ).scaled(rows * cols),
         # each SIMD operand picks its channel chunk among CPT in the word read and, with

@@ -25,6 +25,7 @@ from addnn.hls.stages import (
     ConvStage,
     ForkStage,
     InputStage,
+    MapStage,
     PoolStage,
     RequantStage,
     StageGraph,
@@ -70,7 +71,7 @@ def stream_needs(graph: StageGraph) -> dict[str, np.ndarray]:
             need[s.outputs[0]] = np.arange(1, graph.tensors[s.outputs[0]].pixels + 1)
         elif isinstance(s, AddStage):
             need[s.outputs[0]] = np.maximum(need[s.inputs[0]], need[s.inputs[1]])
-        elif isinstance(s, (ConvStage, RequantStage, ForkStage, PoolStage)):
+        elif isinstance(s, (ConvStage, RequantStage, ForkStage, PoolStage, MapStage)):
             for o in s.outputs:
                 need[o] = _compose(need[s.inputs[0]], local_need(graph, s))
     return need
@@ -86,7 +87,7 @@ def _branch_need(graph: StageGraph, tensor: str) -> tuple[str, np.ndarray] | Non
         if isinstance(s, ForkStage):
             return s.name, need if need is not None else np.arange(
                 1, graph.tensors[tensor].pixels + 1)
-        if not isinstance(s, (ConvStage, RequantStage, PoolStage)):
+        if not isinstance(s, (ConvStage, RequantStage, PoolStage, MapStage)):
             return None
         local = local_need(graph, s)
         need = local if need is None else _compose(local, need)

@@ -2,6 +2,10 @@
 (KH x KW x CIN) per cycle. The folding file is FINN's format: ``{"Defaults": {}, "<node>":
 {"PE": p, "SIMD": s}, ...}`` keyed by the integer graph's Adder2d/MacConv2d node names.
 
+An entry ``{"PE": m}`` naming a BNRequantMap (or FloatBNRequant) node takes that map out of
+its layer into a process of its own, with m map units (FINN's Thresholding PE): the layer
+then needs no map unit per PE.
+
 A folding is legal when PE divides the output channels, SIMD divides KH x KW x CIN, and a
 chunk of SIMD terms lies within one kernel tap (SIMD divides CIN) or covers whole taps (CIN
 divides SIMD); packed SAD units also need SIMD to be a multiple of their lanes. Every legal
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from addnn.errors import AddnnError
-from addnn.hls.stages import ConvStage, Op, StageGraph
+from addnn.hls.stages import ConvStage, MapStage, Op, StageGraph, fused_map_names
 
 # Default balance point: about 7,600 frames/s at 250 MHz, the order of NN2FPGA's measured
 # ResNet-20 on a KV260; the estimator chooses foldings properly.
@@ -64,7 +68,15 @@ def legal_simd(stage: ConvStage, sad: str = "lut") -> list[int]:
             and s % lanes == 0]
 
 
-def check_fold(stage: ConvStage, fold: Fold, sad: str = "lut") -> None:
+def check_fold(stage, fold: Fold, sad: str = "lut") -> None:
+    if isinstance(stage, MapStage):
+        what = f"folding of map {stage.name!r}"
+        if fold.simd != 1:
+            raise AddnnError(f"{what}: a map has PE only, not SIMD")
+        ch = len(next(iter(stage.map.arrays.values())))      # every map array is per channel
+        if fold.pe < 1 or ch % fold.pe:
+            raise AddnnError(f"{what}: PE {fold.pe} does not divide its {ch} channels")
+        return
     o, c, kh, kw = stage.weights.shape
     what = f"folding of layer {stage.name!r}"
     if fold.pe < 1 or o % fold.pe:
@@ -91,6 +103,12 @@ def conv_cycles(graph: StageGraph, stage: ConvStage, fold: Fold) -> int:
     return hp * wp + y.pixels * (geometry(stage, fold).f - 1)
 
 
+def map_cycles(graph: StageGraph, stage: MapStage, fold: Fold) -> int:
+    """Iterations of a separate map per frame: each pixel's channels, PE a cycle."""
+    y = graph.tensors[stage.outputs[0]]
+    return y.pixels * (y.channels // fold.pe)
+
+
 def default_folding(graph: StageGraph, sad: str = "lut",
                     target_cycles: int = DEFAULT_TARGET_CYCLES) -> dict[str, Fold]:
     """For each layer the fewest lanes (PE x SIMD) that meet ``target_cycles``, or the most
@@ -107,28 +125,33 @@ def default_folding(graph: StageGraph, sad: str = "lut",
             folding[stage.name] = min(fast, key=lambda f: (f.pe * f.simd, f.pe))
         else:
             folding[stage.name] = max(options, key=lambda f: (f.pe * f.simd, f.simd))
+    for stage in graph.map_stages():
+        ch = graph.tensors[stage.outputs[0]].channels
+        pes = [p for p in range(1, ch + 1) if ch % p == 0]
+        folding[stage.name] = Fold(next((p for p in pes if map_cycles(
+            graph, stage, Fold(p, 1)) <= target_cycles), pes[-1]), 1)
     return folding
+
+
+def folding_maps(path: str | Path, graph: StageGraph) -> list[str]:
+    """The fused BN maps a folding file takes out of their layers (entries naming them)."""
+    fused = fused_map_names(graph)
+    return [name for name in _load(Path(path)) if name in fused]
 
 
 def read_folding(path: str | Path, graph: StageGraph, sad: str = "lut") -> dict[str, Fold]:
     """A folding file over the default: layers it names take its PE and SIMD (both, or the
     default's for the one left out). Unknown layers and illegal values are refused."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError as err:
-        raise AddnnError(f"{path}: no such folding file") from err
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise AddnnError(f"{path} is not a JSON folding file ({err})") from err
-    if not isinstance(data, dict):
-        raise AddnnError(f"{path}: a folding file is a JSON object of layers")
+    data = _load(path)
     folding = default_folding(graph, sad)
     for name, entry in data.items():
         if name == "Defaults":
             continue
         if name not in folding:
-            raise AddnnError(f"{path}: no Adder2d or MacConv2d layer named {name!r} (layers: "
-                             f"{', '.join(folding)})")
+            raise AddnnError(f"{path}: no Adder2d or MacConv2d layer or separate BN map named "
+                             f"{name!r} (layers: {', '.join(folding)}; a map entry needs the "
+                             f"graph with that map separated, addnn.hls.stages.separate_maps)")
         if not isinstance(entry, dict) or not set(entry) <= {"PE", "SIMD"} or not all(
                 isinstance(v, int) for v in entry.values()):
             raise AddnnError(f"{path}: layer {name!r} needs integer \"PE\" and/or \"SIMD\"")
@@ -138,14 +161,28 @@ def read_folding(path: str | Path, graph: StageGraph, sad: str = "lut") -> dict[
     return folding
 
 
+def _load(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise AddnnError(f"{path}: no such folding file") from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise AddnnError(f"{path} is not a JSON folding file ({err})") from err
+    if not isinstance(data, dict):
+        raise AddnnError(f"{path}: a folding file is a JSON object of layers")
+    return data
+
+
 def check_folding(graph: StageGraph, folding: dict[str, Fold], sad: str = "lut") -> None:
-    for stage in graph.conv_stages():
+    for stage in graph.folded_stages():
         if stage.name not in folding:
             raise AddnnError(f"the folding has no entry for layer {stage.name!r}")
         check_fold(stage, folding[stage.name], sad)
 
 
-def folding_json(folding: dict[str, Fold]) -> str:
+def folding_json(folding: dict[str, Fold], maps=()) -> str:
+    """FINN's JSON; the separate maps (names in ``maps``) get PE only."""
     data = {"Defaults": {}}
-    data.update({name: {"PE": f.pe, "SIMD": f.simd} for name, f in folding.items()})
+    data.update({name: {"PE": f.pe, "SIMD": f.simd} if name not in maps else {"PE": f.pe}
+                 for name, f in folding.items()})
     return json.dumps(data, indent=2) + "\n"

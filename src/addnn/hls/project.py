@@ -28,10 +28,10 @@ from qonnx.core.modelwrapper import ModelWrapper
 from addnn import __version__
 from addnn.errors import AddnnError
 from addnn.hls.depths import stream_depths
-from addnn.hls.folding import default_folding, folding_json, read_folding
+from addnn.hls.folding import default_folding, folding_json, folding_maps, read_folding
 from addnn.hls.packed import blackbox_files, copy_blackboxes
 from addnn.hls.render import TOP, render_context, tensor_type
-from addnn.hls.stages import StageGraph, build_stages
+from addnn.hls.stages import StageGraph, build_stages, separate_maps
 from addnn.transform import check_types, integer_context
 from addnn.transform.annotations import OUTPUT_EXPONENT
 
@@ -131,6 +131,7 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
     model = integer_graph(model, bn)
     graph = build_stages(model)
     if folding_path is not None:
+        graph = separate_maps(graph, folding_maps(folding_path, graph))
         folding = read_folding(folding_path, graph, sad)     # checked there
     else:
         folding = default_folding(graph, sad)                # legal by construction
@@ -144,7 +145,7 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
             raise AddnnError(f"no stream {name!r} to give depth {depth}")
         depths[name] = depth
     ctx = render_context(graph, folding, depths, sad, thresholds)
-    maps = {c.label: c.fields for c in ctx["stages"] if c.kind == "conv"}
+    maps = {c.label: c.fields for c in ctx["stages"] if c.kind in ("conv", "map")}
     ctx.update(version=__version__, source=source, part=PART, clock_ns=clock_ns,
                blackboxes=blackbox_files(sad), sad=sad)
     if images is None:
@@ -185,7 +186,8 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
         expected.astype("<i4").tofile(tmp / "tb" / "expected.bin")
         for name in ("run_hls.tcl", "hls_config.cfg", "README.md"):
             (tmp / name).write_text(env.get_template(name + ".j2").render(**ctx, meta=meta))
-        (tmp / "folding.json").write_text(folding_json(folding))
+        (tmp / "folding.json").write_text(
+            folding_json(folding, [m.name for m in graph.map_stages()]))
         model.save(str(tmp / GRAPH_FILE))
         (tmp / PROJECT_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 

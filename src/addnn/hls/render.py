@@ -19,6 +19,7 @@ from addnn.hls.stages import (
     ForkStage,
     InputStage,
     MapKind,
+    MapStage,
     Op,
     OutputStage,
     PoolStage,
@@ -122,7 +123,20 @@ def _conv(graph: StageGraph, s: ConvStage, fold: Fold, sad: str, uid: str,
                     [stream_var(s.inputs[0]), stream_var(s.outputs[0]), wname] + p, f)
 
 
-def _map_arrays(s: ConvStage, y: Tensor, uid: str, f: dict, arrays: list[Array],
+def _map_stage(graph: StageGraph, s: MapStage, fold: Fold, uid: str, arrays: list[Array],
+               thresholds: str = "auto") -> StageCtx:
+    x, y = graph.tensors[s.inputs[0]], graph.tensors[s.outputs[0]]
+    f = {"PIXELS": y.pixels, "COUT": y.channels, "PE": fold.pe, "NF": y.channels // fold.pe,
+         "acc_t": ca.switch_type(s.acc), "out_elem": ca.switch_type(y.type),
+         "in_vec": vec_type(x), "out_vec": vec_type(y), "IN_LO": s.acc.lo,
+         "OUT_LO": y.type.lo, "OUT_HI": y.type.hi, "RELU": 0, "LOG2": 1,
+         "IN_SCALE": _pow2_float(s.acc.exponent), "OUT_SCALE": _pow2_float(-y.type.exponent)}
+    p = _map_arrays(s, y, uid, f, arrays, thresholds)
+    return StageCtx("map", s.name, f"cfg_{uid}", "map_layer",
+                    [stream_var(s.inputs[0]), stream_var(s.outputs[0])] + p, f)
+
+
+def _map_arrays(s: ConvStage | MapStage, y: Tensor, uid: str, f: dict, arrays: list[Array],
                 thresholds: str = "auto") -> list[str]:
     """The map's p0, p1, p2 (see addnn_maps.h) as arrays, and their types into ``f``. A
     threshold map becomes ``map_progression`` when its thresholds fit one (``thresholds`` =
@@ -234,7 +248,9 @@ def render_context(graph: StageGraph, folding: dict[str, Fold], depths: dict[str
     stages = []
     for k, s in enumerate(graph.stages):
         uid = f"l{k:02d}_{ident(s.name)}"
-        if isinstance(s, ConvStage):
+        if isinstance(s, MapStage):
+            stages.append(_map_stage(graph, s, folding[s.name], uid, arrays, thresholds))
+        elif isinstance(s, ConvStage):
             stages.append(_conv(graph, s, folding[s.name], sad, uid, arrays, thresholds))
         else:
             stages.append(_simple(graph, s, uid))

@@ -103,6 +103,16 @@ class ConvStage(Stage):
     strides: tuple[int, int] = (1, 1)
     pads: tuple[int, int, int, int] = (0, 0, 0, 0)    # top, left, bottom, right
     map: LayerMap = None
+    acc_tensor: str = ""                  # the accumulator's graph tensor (the map's input)
+
+
+@dataclass
+class MapStage(Stage):
+    """A BN map in a process of its own (FINN's Thresholding after an MVAU without
+    activation): it reads the accumulators and maps PE of them a cycle."""
+
+    map: LayerMap = None
+    acc: IntType = None
 
 
 @dataclass
@@ -139,6 +149,13 @@ class StageGraph:
 
     def conv_stages(self) -> list[ConvStage]:
         return [s for s in self.stages if isinstance(s, ConvStage)]
+
+    def map_stages(self) -> list["MapStage"]:
+        return [s for s in self.stages if isinstance(s, MapStage)]
+
+    def folded_stages(self) -> list[Stage]:
+        """The stages a folding sets: convolutions and separate maps."""
+        return [s for s in self.stages if isinstance(s, (ConvStage, MapStage))]
 
 
 def _attrs(node) -> dict:
@@ -278,7 +295,8 @@ def _conv_stage(model: ModelWrapper, node, t, fused: set) -> ConvStage:
                                                 else []),
                       [x], [t(out_name, node)], op=Op.SAD if node.op_type == "Adder2d" else Op.MAC,
                       weights=w, weight_type=IntType(wdt.bitwidth(), wdt.signed(), we),
-                      acc=acc.type, kernel=(kh, kw), strides=strides, pads=pads, map=layer_map)
+                      acc=acc.type, kernel=(kh, kw), strides=strides, pads=pads, map=layer_map,
+                      acc_tensor=acc_name)
 
 
 def _check_types(stages: list[Stage], tensors: dict[str, Tensor]) -> None:
@@ -296,6 +314,34 @@ def _check_types(stages: list[Stage], tensors: dict[str, Tensor]) -> None:
                 raise AddnnError(f"node {s.name!r}: weight {s.weights.shape} and input "
                                  f"{x.channels}x{x.height}x{x.width} do not give the output "
                                  f"{y.channels}x{y.height}x{y.width}")
+
+
+def fused_map_names(graph: StageGraph) -> dict[str, str]:
+    """BN map node name -> the convolution stage it is fused into."""
+    return {s.nodes[1]: s.name for s in graph.conv_stages() if len(s.nodes) > 1}
+
+
+def separate_maps(graph: StageGraph, names) -> StageGraph:
+    """The graph with the fused BN maps named (by their node) in processes of their own: the
+    convolution then writes its accumulators, and the map stage reads them."""
+    fused = fused_map_names(graph)
+    chosen = {fused[n] for n in names if n in fused}
+    if not chosen:
+        return graph
+    tensors = dict(graph.tensors)
+    stages: list[Stage] = []
+    for s in graph.stages:
+        if s.name not in chosen:
+            stages.append(s)
+            continue
+        y = graph.tensors[s.outputs[0]]
+        acc = Tensor(s.acc_tensor, y.channels, y.height, y.width, s.acc)
+        tensors[acc.name] = acc
+        stages.append(replace(s, nodes=s.nodes[:1], outputs=[acc.name],
+                              map=LayerMap(MapKind.NONE)))
+        stages.append(MapStage(s.nodes[1], s.nodes[1:], [acc.name], list(s.outputs),
+                               map=s.map, acc=s.acc))
+    return replace(graph, stages=stages, tensors=tensors)
 
 
 def source_tensor(name: str) -> str:

@@ -20,6 +20,7 @@
 #define ADDNN_MAPS_H
 
 #include "addnn_numeric.h"
+#include "addnn_stream.h"
 
 namespace addnn {
 
@@ -137,6 +138,40 @@ struct map_group<C, map_progression> {
         }
     }
 };
+
+// A map in a process of its own (FINN's Thresholding after an MVAU without activation): it
+// reads a pixel of accumulators and maps PE channels an iteration, NF = COUT / PE iterations a
+// pixel, so a layer needs PE map units however many PEs its convolution has.
+template <class C>
+void map_layer(stream<typename C::in_vec>& in, stream<typename C::out_vec>& out,
+               const typename C::p0_t p0[C::P0_D0][C::P0_D1],
+               const typename C::p1_t p1[C::P1_D0], const typename C::p2_t p2[C::P2_D0]) {
+#pragma HLS ARRAY_PARTITION variable=p0 cyclic factor=C::PE dim=1
+#pragma HLS ARRAY_PARTITION variable=p1 cyclic factor=C::PE dim=1
+#pragma HLS ARRAY_PARTITION variable=p2 cyclic factor=C::PE dim=1
+    typename C::in_vec a;
+    typename C::out_vec y;
+#pragma HLS ARRAY_PARTITION variable=y.v complete dim=1
+    typename C::acc_t acc[C::PE];
+#pragma HLS ARRAY_PARTITION variable=acc complete dim=1
+    int g = 0;
+    for (int it = 0; it < C::PIXELS * C::NF; ++it) {
+#pragma HLS PIPELINE II=1
+        ADDNN_COUNT_ITERATION()
+        if (g == 0) a = in.read();
+        for (int pe = 0; pe < C::PE; ++pe) {
+#pragma HLS UNROLL
+            acc[pe] = a.v[g * C::PE + pe];
+        }
+        map_group<C, typename C::map>::apply(acc, g * C::PE, y, p0, p1, p2);
+        if (g == C::NF - 1) {
+            out.write(y);
+            g = 0;
+        } else {
+            ++g;
+        }
+    }
+}
 
 }  // namespace addnn
 
