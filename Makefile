@@ -54,11 +54,18 @@ demo: setup
 	$(VENV)/bin/addnn csim build/hls_w8_octo8 --data assets/samples/cifar10_val_exact_256.npz --images 16
 	$(VENV)/bin/addnn hls build/resnet20_addnn_w8.onnx -o build/hls_w8_fbn --bn float32
 	$(VENV)/bin/addnn csim build/hls_w8_fbn --data assets/samples/cifar10_val_exact_256.npz
+	@echo "== 8. addnn estimate: the default's folding for the KV260 by integer programming (HiGHS) within 80% of every resource, FIFO depths by dataflow simulation, cycles and resources (modelled; SAD lanes yosys-calibrated); then addnn hls with that folding, C simulation, the bounded run, and the generated project estimated again =="
+	$(VENV)/bin/addnn estimate build/resnet20_addnn_w8_int.onnx --board kv260 --clock-mhz 250 --sad lut --util 0.8 -o build/estimate_w8/folding.json
+	$(VENV)/bin/addnn hls build/resnet20_addnn_w8_int.onnx -o build/hls_w8_est --folding build/estimate_w8/folding.json --tb-data assets/samples/cifar10_val_exact_256.npz --tb-images 16
+	$(VENV)/bin/addnn csim build/hls_w8_est --data assets/samples/cifar10_val_exact_256.npz
+	$(VENV)/bin/addnn csim build/hls_w8_est --bounded
+	$(VENV)/bin/addnn estimate build/hls_w8_est -o build/estimate_w8/generated.json
 
 test: setup
 	$(PY) -m pytest -q
 
 bench: demo
+	$(PY) benchmarks/estimate_compare.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis src/*.egg-info

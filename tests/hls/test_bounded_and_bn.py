@@ -38,13 +38,15 @@ def test_simulated_depths_under_random_foldings_pass_the_bounded_run(build, tmp_
     from test_nets import random_folding
 
     from addnn.estimate.dataflow import fifo_depths
-    from addnn.hls.folding import read_folding
+    from addnn.hls.folding import folding_maps, read_folding
+    from addnn.hls.stages import separate_maps
 
     model = random_resnet(20 + seed, (4, 8), 8, 8, 2)
     path = tmp_path / "fold.json"
     path.write_text(json.dumps(random_folding(model, np.random.default_rng(seed))))
     prj = build(model, folding_path=path, images=random_images(model, 2))
     graph = build_stages(model)
+    graph = separate_maps(graph, folding_maps(path, graph))
     want = fifo_depths(graph, read_folding(path, graph), floor=stream_depths(graph)).depths
     meta = json.loads((prj / "project.json").read_text())
     assert {s["tensor"]: s["depth"] for s in meta["streams"]} == want

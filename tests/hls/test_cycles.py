@@ -11,19 +11,19 @@ from test_nets import random_folding
 
 from addnn.estimate import stage_iterations
 from addnn.hls.csim import loop_iterations
-from addnn.hls.folding import read_folding
-from addnn.hls.stages import build_stages
+from addnn.hls.folding import folding_maps, read_folding
+from addnn.hls.stages import build_stages, separate_maps
 
 pytestmark = pytest.mark.gxx
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_model_equals_the_counting_build_on_random_nets(build, tmp_path, seed):
     model = random_resnet(seed, (4, 8), 8, 8 - 2 * seed, 1)
     path = tmp_path / "f.json"
     path.write_text(json.dumps(random_folding(model, np.random.default_rng(seed))))
     prj = build(model, folding_path=path, tb_frames=1)
-    graph = build_stages(model)
+    graph = separate_maps(build_stages(model), folding_maps(path, build_stages(model)))
     assert loop_iterations(prj) == stage_iterations(graph, read_folding(path, graph))
 
 

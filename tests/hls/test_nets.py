@@ -20,13 +20,16 @@ pytestmark = pytest.mark.gxx
 ROOT = Path(__file__).parents[2]
 
 
-def random_folding(model, rng) -> dict:
-    """A legal PE and SIMD drawn at random for every layer."""
+def random_folding(model, rng, maps: bool = True) -> dict:
+    """A legal PE and SIMD drawn at random for every layer, and (``maps``) about half the BN
+    maps taken out of their layers with a random PE."""
     fold = {}
     for s in build_stages(model).conv_stages():
         o = s.weights.shape[0]
-        fold[s.name] = {"PE": int(rng.choice([p for p in range(1, o + 1) if o % p == 0])),
-                        "SIMD": int(rng.choice(legal_simd(s)))}
+        divisors = [p for p in range(1, o + 1) if o % p == 0]
+        fold[s.name] = {"PE": int(rng.choice(divisors)), "SIMD": int(rng.choice(legal_simd(s)))}
+        if maps and len(s.nodes) > 1 and rng.random() < 0.5:
+            fold[s.nodes[1]] = {"PE": int(rng.choice(divisors))}
     return fold
 
 

@@ -149,9 +149,8 @@ def read_folding(path: str | Path, graph: StageGraph, sad: str = "lut") -> dict[
         if name == "Defaults":
             continue
         if name not in folding:
-            raise AddnnError(f"{path}: no Adder2d or MacConv2d layer or separate BN map named "
-                             f"{name!r} (layers: {', '.join(folding)}; a map entry needs the "
-                             f"graph with that map separated, addnn.hls.stages.separate_maps)")
+            raise AddnnError(f"{path}: no Adder2d or MacConv2d layer named {name!r}, nor the BN "
+                             f"map of one (layers: {', '.join(folding)})")
         if not isinstance(entry, dict) or not set(entry) <= {"PE", "SIMD"} or not all(
                 isinstance(v, int) for v in entry.values()):
             raise AddnnError(f"{path}: layer {name!r} needs integer \"PE\" and/or \"SIMD\"")
