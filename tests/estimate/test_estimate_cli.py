@@ -9,8 +9,8 @@ from netgen import random_resnet
 from addnn.cli import main
 from addnn.estimate.boards import load_board
 from addnn.estimate.estimate import estimate
-from addnn.hls.folding import read_folding
-from addnn.hls.stages import build_stages
+from addnn.hls.folding import folding_maps, read_folding
+from addnn.hls.stages import build_stages, separate_maps
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +29,12 @@ def test_estimate_writes_folding_json_and_charts(small, capsys):
     assert "Modelled, not measured" in out
     rec = json.loads((d / "fold.estimate.json").read_text())
     graph = build_stages(model)
+    graph = separate_maps(graph, folding_maps(d / "fold.json", graph))
     folding = read_folding(d / "fold.json", graph)            # legal FINN-format folding
-    assert {n: {"PE": f.pe, "SIMD": f.simd} for n, f in folding.items()} == rec["folding"]
+    assert json.loads((d / "fold.json").read_text()) == rec["folding"]
+    assert set(folding) == {s.name for s in graph.folded_stages()}
+    assert [s["name"] for s in rec["stages"] if s["kind"] == "MapStage"] == \
+        [s.name for s in graph.map_stages()]
     assert len(rec["stages"]) == len(graph.stages)
     assert rec["fps"] == pytest.approx(250e6 / rec["period_cycles"])
     assert all(rec["fraction_of_board"][r] <= 0.8 + 1e-9 for r in rec["fraction_of_board"])

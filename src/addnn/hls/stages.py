@@ -5,6 +5,7 @@ kernels support, with the streams between them.
   stage is the AXI4-Stream input; the graph output becomes the AXI4-Stream output.
 - A ``BNRequantMap`` or ``FloatBNRequant`` reading an adder or MAC accumulator (its only
   reader) is fused into that layer's process: the accumulator never crosses a stream.
+  ``separate_maps`` takes chosen maps out into processes of their own (``MapStage``).
 - ``Flatten`` of a 1x1 tensor is free (the stream already carries one pixel of C channels).
 - A tensor read by several stages gets a fork stage, one output stream per reader.
 """
