@@ -33,6 +33,7 @@ def test_rom_rules():
     assert memory.rom(1, 512).kind == "const" and memory.rom(1, 512).lut == 0
     small = memory.rom(100, 64)
     assert small.kind == "lutram" and small.lut == 64 * 2 and small.bram18 == 0
+    assert memory.rom(20, 64).lut == 32          # two 32-word bits a LUT6_2
     big = memory.rom(1024, 64)
     assert big.kind == "bram" and big.bram18 == memory.bram18_count(1024, 64)
     assert memory.rom(1024, 64, ports=4).bram18 == 2 * big.bram18

@@ -20,7 +20,7 @@ from addnn.numeric import BNAffine, IntType, bn_requant_map, bn_requant_referenc
 
 def kernel_counts(p: Progression, acc: np.ndarray) -> np.ndarray:
     """map_group<C, map_progression>'s search, level by level as the C++ runs it, for every
-    channel and every ``acc`` [M] (int64: the fit keeps the values below 2**62)."""
+    channel and every ``acc`` [M] (int64: the fit keeps the values below 2**61)."""
     log2 = search_slots(p.n).bit_length() - 1
     c = len(p.k0)
     x = np.broadcast_to(acc.astype(np.int64) * (1 << p.frac), (c, len(acc)))
@@ -126,8 +126,8 @@ def test_fraction_bits_and_64_bit_limits():
     half = np.array([[1, 1, 2, 2, 3, 3]])               # slope 1/2 needs one fraction bit
     assert fit_progression(half, LO, HI, max_frac=0) is None
     assert fit_progression(half, LO, HI, max_frac=1).frac == 1
-    assert fit_progression(half, -2**61, 2**61) is None  # acc * 2**F would leave 62 bits
-    unit = fit_progression(np.array([[1, 2, 3]]), -2**60, 2**60)
+    assert fit_progression(half, -2**60, 2**60) is None  # acc * 2**F would leave 61 bits
+    unit = fit_progression(np.array([[1, 2, 3]]), -2**59, 2**59)
     assert unit is not None and unit.frac == 0
 
 

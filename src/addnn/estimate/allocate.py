@@ -28,6 +28,7 @@ class Option:
     cycles: int
     res: dict[str, float]          # in board units (RESOURCES)
     map_pe: int | None = None      # the layer's BN map in a process of its own, with these units
+    map_serial: bool = False       # ... searching one level a cycle
 
 
 @dataclass

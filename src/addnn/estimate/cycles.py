@@ -52,7 +52,7 @@ def pipeline_depth(graph: StageGraph, stage, folding: dict[str, Fold]) -> int:
         sad = 1 + math.ceil(tree_levels(folding[stage.name].simd) / 2) + 1
         return 2 * IO_CYCLES + LINE_BUFFER_CYCLES + sad + map_depth(stage)
     if isinstance(stage, MapStage):
-        return 2 * IO_CYCLES + map_depth(stage)
+        return 2 * IO_CYCLES + (1 if folding[stage.name].serial else map_depth(stage))
     return 2 * IO_CYCLES + 1
 
 

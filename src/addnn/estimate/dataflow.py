@@ -82,9 +82,11 @@ def _stage_program(graph: StageGraph, s, folding: dict[str, Fold]) -> Program:
     if isinstance(s, ConvStage):
         return _conv_program(graph, s, folding[s.name])
     if isinstance(s, MapStage):
-        nf = graph.tensors[s.outputs[0]].channels // folding[s.name].pe
-        g = np.arange(graph.tensors[s.inputs[0]].pixels * nf) % nf
-        return Program((g == 0).astype(np.uint8), (g == nf - 1).astype(np.uint8))
+        fold = folding[s.name]
+        steps = graph.tensors[s.outputs[0]].channels // fold.pe * (
+            s.map.levels if fold.serial else 1)            # iterations a pixel
+        g = np.arange(graph.tensors[s.inputs[0]].pixels * steps) % steps
+        return Program((g == 0).astype(np.uint8), (g == steps - 1).astype(np.uint8))
     if isinstance(s, InputStage):
         f = io_fields(graph.tensors[s.outputs[0]])
         e = np.arange(f["ELEMS"])

@@ -90,8 +90,9 @@ class Estimate:
 def layer_options(graph: StageGraph, stage: ConvStage, sad: str,
                   impl: tuple[str, int]) -> list[Option]:
     """Every legal folding of a layer with its cycles and resources: its BN map fused (one
-    map unit per PE), or in a process of its own with M units (M dividing COUT), which then
-    adds its cycles, its units, its control and the accumulator stream."""
+    map unit per PE), or in a process of its own with M units (M dividing COUT; a progression
+    map also searching one level a cycle), which then adds its cycles, its units, its control
+    and the accumulator stream."""
     o = stage.weights.shape[0]
     bare = replace(stage, map=LayerMap(MapKind.NONE)) if len(stage.nodes) > 1 else None
     y = graph.tensors[stage.outputs[0]]
@@ -99,12 +100,16 @@ def layer_options(graph: StageGraph, stage: ConvStage, sad: str,
     separate = {}
     if bare is not None:
         acc_fifo = rs.mem(memory.fifo(2, o * stage.acc.bits))
+        probe = MapStage(stage.nodes[1], stage.nodes[1:], [stage.acc_tensor],
+                         list(stage.outputs), map=stage.map, acc=stage.acc)
+        searches = (False, True) if impl[0] == "progression" else (False,)
         for m in divisors:
-            probe = MapStage(stage.nodes[1], stage.nodes[1:], [stage.acc_tensor],
-                             list(stage.outputs), map=stage.map, acc=stage.acc)
-            cycles = y.pixels * (o // m) + 2 * IO_CYCLES + map_depth(probe)
-            res = rs.total(rs.map_stage_parts(graph, stage, m, impl)) + acc_fifo
-            separate[m] = (cycles, res)
+            for serial in searches:
+                steps = stage.map.levels if serial else 1
+                cycles = y.pixels * (o // m) * steps + 2 * IO_CYCLES + (
+                    1 if serial else map_depth(probe))
+                res = rs.total(rs.map_stage_parts(graph, stage, m, impl, serial)) + acc_fifo
+                separate[m, serial] = (cycles, res)
     out = []
     for pe in divisors:
         for simd in legal_simd(stage, sad):
@@ -118,8 +123,9 @@ def layer_options(graph: StageGraph, stage: ConvStage, sad: str,
             conv = conv_cycles(graph, bare, fold) + pipeline_depth(graph, bare,
                                                                    {stage.name: fold})
             base = rs.total(rs.conv_parts(graph, bare, fold, sad, ("none", 0)))
-            for m, (map_cyc, map_res) in separate.items():
-                out.append(Option(fold, max(conv, map_cyc), (base + map_res).board_dict(), m))
+            for (m, serial), (map_cyc, map_res) in separate.items():
+                out.append(Option(fold, max(conv, map_cyc), (base + map_res).board_dict(), m,
+                                  serial))
     return out
 
 
@@ -136,7 +142,7 @@ def apply_choices(graph: StageGraph, allocation: Allocation
     maps = {}
     for name, o in allocation.choices.items():
         if o.map_pe is not None:
-            maps[graph.stage(name).nodes[1]] = Fold(o.map_pe, 1)
+            maps[graph.stage(name).nodes[1]] = Fold(o.map_pe, 1, o.map_serial)
     folding.update(maps)
     return separate_maps(graph, maps), folding
 
@@ -199,7 +205,7 @@ def _cost(graph: StageGraph, folding: dict[str, Fold], sad: str, depths: dict[st
             impl = rs.map_impl(s)
             fold = folding[s.name]
             parts = (rs.conv_parts(graph, s, fold, sad, impl) if isinstance(s, ConvStage)
-                     else rs.map_stage_parts(graph, s, fold.pe, impl))
+                     else rs.map_stage_parts(graph, s, fold.pe, impl, fold.serial))
             rows.append(StageRow(lb, s.kind, fold.pe, fold.simd, its[lb], cyc[lb],
                                  rs.total(parts).board_dict(),
                                  {k: v.board_dict() for k, v in parts.items()}, impl[0]))

@@ -5,8 +5,9 @@ decides the real mapping.
 
 - A ROM of depth 1 is a constant and costs nothing (it folds into the logic reading it).
 - A ROM or RAM of at most ``LUTRAM_DEPTH`` words is distributed: a ROM takes one LUT6 per
-  64 x 1 bits (FINN's ``c2`` term), a simple dual-port RAM the RAM64M8 / RAM32M16 rate of 8
-  LUTs per 64 x 7 or 32 x 14 bits.
+  64 x 1 bits (FINN's ``c2`` term), or per 32 x 2 bits up to 32 words (each bit a function of
+  the 5 address bits, two to a LUT6_2); a simple dual-port RAM the RAM64M8 / RAM32M16 rate of
+  8 LUTs per 64 x 7 or 32 x 14 bits.
 - Deeper ones take BRAM18 in simple dual-port mode by width (FINN's ladder: 16K x 1 .. 512 x
   36), replicated for every two read ports.
 - UltraRAM is not used: on UltraScale+ it has no initial contents, so it cannot hold the
@@ -54,6 +55,8 @@ def bram18_count(depth: int, width: int) -> int:
 def rom(depth: int, width: int, ports: int = 1) -> Memory:
     if depth <= 1 or width <= 0:
         return Memory(kind="const")
+    if depth <= 32:       # a 5-input function a bit: two bits a LUT6_2 (shared address)
+        return Memory(lut=math.ceil(width / 2) * ports, kind="lutram")
     if depth <= LUTRAM_DEPTH:
         return Memory(lut=width * math.ceil(depth / 64) * ports, kind="lutram")
     return Memory(bram18=bram18_count(depth, width) * math.ceil(ports / 2), kind="bram")

@@ -160,8 +160,10 @@ def map_impl(s) -> tuple[str, int]:
     return ("progression", fit.frac) if fit is not None else ("thresholds", 0)
 
 
-def map_units(graph: StageGraph, s, units: int, impl: tuple[str, int]) -> Res:
-    """``units`` map units of layer (or map stage) ``s``, each serving COUT / units channels."""
+def map_units(graph: StageGraph, s, units: int, impl: tuple[str, int],
+              serial: bool = False) -> Res:
+    """``units`` map units of layer (or map stage) ``s``, each serving COUT / units channels;
+    ``serial``: one search level a cycle (a progression map only)."""
     y = graph.tensors[s.outputs[0]]
     nf = y.channels // units
     kind, frac = impl
@@ -175,18 +177,24 @@ def map_units(graph: StageGraph, s, units: int, impl: tuple[str, int]) -> Res:
     start = mem(memory.rom(nf, y.type.bits + 2))      # start and direction per channel
     if kind == "progression":
         wide = s.acc.bits + frac + 2       # K0 + k DN stays within twice acc's range
-        # K0 and DN per channel, and the cap on the count (one comparator more)
-        per_pe = (adder_cost(wide) + comparator_cost(wide)).scaled(levels) + \
-            comparator_cost(levels) + mem(memory.rom(nf, 2 * wide + levels)) + start
+        # a level: the remainder's subtractor (its sign is the comparison) and the select of
+        # the remainder, two 2:1 multiplexers a LUT6_2; K0, DN and the count's cap per
+        # channel, and the cap's comparator
+        level = adder_cost(wide) + Res(lut=math.ceil(wide / 2))
+        # serial: one level, with DN << b in a register that loads or shifts each cycle
+        search = level + Res(lut=wide, ff=wide) if serial else level.scaled(levels)
+        per_pe = search + comparator_cost(levels) + \
+            mem(memory.rom(nf, 2 * wide + levels)) + start
     else:   # stored thresholds, binary search: one read per level an iteration
         per_pe = comparator_cost(s.acc.bits).scaled(levels) + \
             mem(memory.rom(nf * (1 << levels), s.acc.bits, ports=levels)) + start
     return per_pe.scaled(units)
 
 
-def map_stage_parts(graph: StageGraph, s, units: int, impl: tuple[str, int]) -> dict[str, Res]:
+def map_stage_parts(graph: StageGraph, s, units: int, impl: tuple[str, int],
+                    serial: bool = False) -> dict[str, Res]:
     """A BN map in a process of its own: its map units and its control."""
-    return {"map": map_units(graph, s, units, impl),
+    return {"map": map_units(graph, s, units, impl, serial),
             "control": Res(lut=PIXEL_CONTROL_LUT, ff=PIXEL_CONTROL_FF)}
 
 

@@ -4,7 +4,8 @@
 
 An entry ``{"PE": m}`` naming a BNRequantMap (or FloatBNRequant) node takes that map out of
 its layer into a process of its own, with m map units (FINN's Thresholding PE): the layer
-then needs no map unit per PE.
+then needs no map unit per PE. ``"search": "serial"`` makes each unit search one level a
+cycle (a progression map only): LOG2 times slower, a fraction of the logic.
 
 A folding is legal when PE divides the output channels, SIMD divides KH x KW x CIN, and a
 chunk of SIMD terms lies within one kernel tap (SIMD divides CIN) or covers whole taps (CIN
@@ -19,19 +20,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from addnn.errors import AddnnError
-from addnn.hls.stages import ConvStage, MapStage, Op, StageGraph, fused_map_names
+from addnn.hls.stages import ConvStage, MapKind, MapStage, Op, StageGraph, fused_map_names
 
 # Default balance point: about 7,600 frames/s at 250 MHz, the order of NN2FPGA's measured
 # ResNet-20 on a KV260; the estimator chooses foldings properly.
 DEFAULT_TARGET_CYCLES = 1 << 15
 
 SAD_LANES = {"lut": 1, "quad12": 4, "octo8": 8}
+SEARCHES = ("parallel", "serial")
 
 
 @dataclass(frozen=True)
 class Fold:
     pe: int
     simd: int
+    serial: bool = False      # a separate progression map searching one level a cycle
 
 
 @dataclass(frozen=True)
@@ -73,12 +76,16 @@ def check_fold(stage, fold: Fold, sad: str = "lut") -> None:
         what = f"folding of map {stage.name!r}"
         if fold.simd != 1:
             raise AddnnError(f"{what}: a map has PE only, not SIMD")
+        if fold.serial and stage.map.kind is not MapKind.THRESHOLDS:
+            raise AddnnError(f"{what}: a serial search needs a threshold map")
         ch = len(next(iter(stage.map.arrays.values())))      # every map array is per channel
         if fold.pe < 1 or ch % fold.pe:
             raise AddnnError(f"{what}: PE {fold.pe} does not divide its {ch} channels")
         return
     o, c, kh, kw = stage.weights.shape
     what = f"folding of layer {stage.name!r}"
+    if fold.serial:
+        raise AddnnError(f"{what}: \"search\" is for a separate map, not a layer")
     if fold.pe < 1 or o % fold.pe:
         raise AddnnError(f"{what}: PE {fold.pe} does not divide its {o} output channels")
     kkc = c * kh * kw
@@ -104,9 +111,10 @@ def conv_cycles(graph: StageGraph, stage: ConvStage, fold: Fold) -> int:
 
 
 def map_cycles(graph: StageGraph, stage: MapStage, fold: Fold) -> int:
-    """Iterations of a separate map per frame: each pixel's channels, PE a cycle."""
+    """Iterations of a separate map per frame: each pixel's channels, PE a cycle (LOG2 cycles
+    a group for a serial search)."""
     y = graph.tensors[stage.outputs[0]]
-    return y.pixels * (y.channels // fold.pe)
+    return y.pixels * (y.channels // fold.pe) * (stage.map.levels if fold.serial else 1)
 
 
 def default_folding(graph: StageGraph, sad: str = "lut",
@@ -151,11 +159,13 @@ def read_folding(path: str | Path, graph: StageGraph, sad: str = "lut") -> dict[
         if name not in folding:
             raise AddnnError(f"{path}: no Adder2d or MacConv2d layer named {name!r}, nor the BN "
                              f"map of one (layers: {', '.join(folding)})")
+        search = entry.pop("search", "parallel") if isinstance(entry, dict) else None
         if not isinstance(entry, dict) or not set(entry) <= {"PE", "SIMD"} or not all(
-                isinstance(v, int) for v in entry.values()):
-            raise AddnnError(f"{path}: layer {name!r} needs integer \"PE\" and/or \"SIMD\"")
+                isinstance(v, int) for v in entry.values()) or search not in SEARCHES:
+            raise AddnnError(f"{path}: layer {name!r} needs integer \"PE\" and/or \"SIMD\" "
+                             f"(and for a map \"search\": {' or '.join(SEARCHES)})")
         folding[name] = Fold(entry.get("PE", folding[name].pe),
-                             entry.get("SIMD", folding[name].simd))
+                             entry.get("SIMD", folding[name].simd), search == "serial")
     check_folding(graph, folding, sad)
     return folding
 
@@ -182,6 +192,9 @@ def check_folding(graph: StageGraph, folding: dict[str, Fold], sad: str = "lut")
 def folding_json(folding: dict[str, Fold], maps=()) -> str:
     """FINN's JSON; the separate maps (names in ``maps``) get PE only."""
     data = {"Defaults": {}}
-    data.update({name: {"PE": f.pe, "SIMD": f.simd} if name not in maps else {"PE": f.pe}
-                 for name, f in folding.items()})
+    for name, f in folding.items():
+        if name not in maps:
+            data[name] = {"PE": f.pe, "SIMD": f.simd}
+        else:
+            data[name] = {"PE": f.pe, **({"search": "serial"} if f.serial else {})}
     return json.dumps(data, indent=2) + "\n"

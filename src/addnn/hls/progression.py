@@ -26,9 +26,9 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
 
-# Every value the kernel forms (K0, K0 + count*DN, DN << b, acc * 2**F) stays below this in
-# magnitude, so the sum of two of them still fits int64.
-LIMIT = 1 << 62
+# Every value the fit allows (K0, k*DN, DN << b, acc * 2**F) stays below this in magnitude,
+# so the kernel's remainder acc * 2**F - K0 - count*DN, less DN << b, still fits int64.
+LIMIT = 1 << 61
 CANDIDATES = 16              # integer slopes tried per channel and F
 PASSES = 32                  # vectorised hull passes before the exact stack walk
 
@@ -74,7 +74,7 @@ def fit_progression(thresholds: np.ndarray, lo: int, hi: int,
     channels, n = t.shape
     cap = (t <= hi).sum(axis=1).astype(np.int64)
     bound = max(abs(int(lo)), abs(int(hi)), 1)
-    frac_cap = min(max_frac, 61 - bound.bit_length())        # bound * 2**F < 2**62
+    frac_cap = min(max_frac, 60 - bound.bit_length())        # bound * 2**F < LIMIT
     if frac_cap < 0:
         return None
     slots = search_slots(n)
@@ -206,7 +206,7 @@ def _smallest_frac(pts, slope: tuple[float, float], frac_cap: int, slots: int, n
             cand = sorted({first + j * (last - first) // (CANDIDATES - 1)
                            for j in range(CANDIDATES)})
         d = np.array(cand, dtype=np.int64)[:, None]
-        # Exact in int64: |value| * 2**F < 2**62 and k * DN < slots * DN < 2**62.
+        # Exact in int64: |value| * 2**F < LIMIT and k * DN < slots * DN < LIMIT.
         top = (uy * scale - uk * d).min(axis=1)
         bottom = (dy * scale - dk * d).max(axis=1) + 1 if len(dk) else None
         for j, dn in enumerate(cand):

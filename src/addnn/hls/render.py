@@ -132,7 +132,11 @@ def _map_stage(graph: StageGraph, s: MapStage, fold: Fold, uid: str, arrays: lis
          "OUT_LO": y.type.lo, "OUT_HI": y.type.hi, "RELU": 0, "LOG2": 1,
          "IN_SCALE": _pow2_float(s.acc.exponent), "OUT_SCALE": _pow2_float(-y.type.exponent)}
     p = _map_arrays(s, y, uid, f, arrays, thresholds)
-    return StageCtx("map", s.name, f"cfg_{uid}", "map_layer",
+    if fold.serial and f["map"] != "addnn::map_progression":
+        raise AddnnError(f"map {s.name!r}: a serial search needs thresholds that form a "
+                         f"progression (this map is {f['map'].removeprefix('addnn::')})")
+    return StageCtx("map", s.name, f"cfg_{uid}",
+                    "map_serial_layer" if fold.serial else "map_layer",
                     [stream_var(s.inputs[0]), stream_var(s.outputs[0])] + p, f)
 
 

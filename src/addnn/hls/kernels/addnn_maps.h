@@ -99,10 +99,11 @@ struct map_group<C, map_thresholds> {
     }
 };
 
-// The search of map_thresholds on thresholds computed as they are compared: S holds the line at
-// `count`, K0 + count * DN, so a level's candidate is one add, V = S + (DN << b) (DN >= 0).
-// acc * 2**FRAC is formed once, as a multiplication by a power of two, since a left shift of a
-// negative accumulator is undefined in C++ (the fit keeps every value below 2**62 in magnitude).
+// The search of map_thresholds on thresholds computed as they are compared, as a restoring
+// division: r = acc * 2**FRAC - (K0 + count * DN), and a level takes its candidate when
+// r - (DN << b) >= 0 (DN >= 0), one subtractor whose sign is the comparison, then the select
+// of r. acc * 2**FRAC is formed once, as a multiplication by a power of two, since a left shift
+// of a negative accumulator is undefined in C++ (the fit keeps every value below 2**61).
 // The line goes on past a channel's last countable threshold (rows are padded to the layer's
 // longest, e.g. where a ReLU or the output clamp saturates early), hence the clamp to CAP.
 template <class C>
@@ -111,22 +112,21 @@ struct map_group<C, map_progression> {
                       const typename C::p0_t p0[C::P0_D0][C::P0_D1],
                       const typename C::p1_t p1[C::P1_D0], const typename C::p2_t p2[C::P2_D0]) {
         int count[C::PE];
-        int64_t s[C::PE], x[C::PE];
+        int64_t r[C::PE];     // acc * 2**FRAC - (K0 + count * DN): the remainder
         for (int pe = 0; pe < C::PE; ++pe) {
 #pragma HLS UNROLL
             count[pe] = 0;
-            s[pe] = int64_t(p0[ch0 + pe][0]);
-            x[pe] = as_i64(acc[pe]) * (int64_t(1) << C::FRAC);
+            r[pe] = as_i64(acc[pe]) * (int64_t(1) << C::FRAC) - int64_t(p0[ch0 + pe][0]);
         }
         for (int b = C::LOG2 - 1; b >= 0; --b) {
 #pragma HLS UNROLL
             for (int pe = 0; pe < C::PE; ++pe) {
 #pragma HLS UNROLL
                 const int cand = count[pe] + (1 << b);
-                const int64_t v = s[pe] + (int64_t(p0[ch0 + pe][1]) << b);
-                if (cand <= C::NTHR && v <= x[pe]) {
+                const int64_t t = r[pe] - (int64_t(p0[ch0 + pe][1]) << b);
+                if (cand <= C::NTHR && t >= 0) {
                     count[pe] = cand;
-                    s[pe] = v;
+                    r[pe] = t;
                 }
             }
         }
@@ -169,6 +169,64 @@ void map_layer(stream<typename C::in_vec>& in, stream<typename C::out_vec>& out,
             g = 0;
         } else {
             ++g;
+        }
+    }
+}
+
+// The same for a progression map, one search level an iteration: LOG2 iterations a channel
+// group, so one subtractor, one select and a shifting DN a unit instead of LOG2 of each, for
+// layers whose rate leaves the time (the last layers). d = DN << b, shifted right each level.
+template <class C>
+void map_serial_layer(stream<typename C::in_vec>& in, stream<typename C::out_vec>& out,
+                      const typename C::p0_t p0[C::P0_D0][C::P0_D1],
+                      const typename C::p1_t p1[C::P1_D0], const typename C::p2_t p2[C::P2_D0]) {
+#pragma HLS ARRAY_PARTITION variable=p0 cyclic factor=C::PE dim=1
+#pragma HLS ARRAY_PARTITION variable=p1 cyclic factor=C::PE dim=1
+#pragma HLS ARRAY_PARTITION variable=p2 cyclic factor=C::PE dim=1
+    typename C::in_vec a;
+    typename C::out_vec y;
+#pragma HLS ARRAY_PARTITION variable=y.v complete dim=1
+    int count[C::PE];
+    int64_t r[C::PE], d[C::PE];
+#pragma HLS ARRAY_PARTITION variable=count complete dim=1
+#pragma HLS ARRAY_PARTITION variable=r complete dim=1
+#pragma HLS ARRAY_PARTITION variable=d complete dim=1
+    int g = 0, b = C::LOG2 - 1;
+    for (int it = 0; it < C::PIXELS * C::NF * C::LOG2; ++it) {
+#pragma HLS PIPELINE II=1
+        ADDNN_COUNT_ITERATION()
+        if (g == 0 && b == C::LOG2 - 1) a = in.read();
+        for (int pe = 0; pe < C::PE; ++pe) {
+#pragma HLS UNROLL
+            const int ch = g * C::PE + pe;
+            if (b == C::LOG2 - 1) {
+                count[pe] = 0;
+                r[pe] = as_i64(a.v[ch]) * (int64_t(1) << C::FRAC) - int64_t(p0[ch][0]);
+                d[pe] = int64_t(p0[ch][1]) << (C::LOG2 - 1);
+            }
+            const int cand = count[pe] + (1 << b);
+            const int64_t t = r[pe] - d[pe];
+            if (cand <= C::NTHR && t >= 0) {
+                count[pe] = cand;
+                r[pe] = t;
+            }
+            d[pe] >>= 1;
+            if (b == 0) {
+                const int cap = int(p0[ch][2]);
+                const int n = count[pe] < cap ? count[pe] : cap;
+                y.v[ch] = typename C::out_elem(int(p1[ch]) + int(p2[ch]) * n);
+            }
+        }
+        if (b > 0) {
+            --b;
+        } else {
+            b = C::LOG2 - 1;
+            if (g == C::NF - 1) {
+                out.write(y);
+                g = 0;
+            } else {
+                ++g;
+            }
         }
     }
 }
