@@ -66,6 +66,7 @@ test: setup
 
 bench: demo
 	$(PY) benchmarks/estimate_compare.py
+	$(PY) benchmarks/fifo_depths.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis src/*.egg-info
