@@ -98,3 +98,30 @@ def test_not_an_onnx_file_or_missing_model(tmp_path, capsys):
     assert main(["estimate", str(tmp_path), "-o", str(tmp_path / "f.json")]) == 2
     errs = capsys.readouterr().err.strip().splitlines()
     assert len(errs) == 3 and all(e.startswith("addnn: error:") for e in errs)
+
+
+@pytest.mark.parametrize("kind", ["table", "float32"])
+def test_every_map_kind_is_costed(kind):
+    """Table and float32 maps (the reference design's realbn) fused and separate."""
+    from netgen import NetBuilder
+
+    from addnn.numeric import IntType
+
+    if kind == "table":
+        b = NetBuilder(2, 4, bits=2, signed=False, exponent=-2, seed=3)
+        acc = b.conv(b.input, 3, 1, 1, 0)
+        model = b.model(b.bn(acc, IntType(4, True, -1), relu=False, kind="table"))
+    else:
+        b = NetBuilder(4, 5, bits=8, signed=False, exponent=-4, seed=1)
+        acc = b.conv(b.input, 6, 3, 1, 1)
+        model = b.model(b.bn(acc, IntType(8, False, -4), relu=True, float32=True))
+    graph = build_stages(model)
+    est = estimate(graph, load_board("kv260"))
+    maps = {r.map for r in est.rows if r.kind in ("ConvStage", "MapStage")}
+    assert maps - {"none"} == {kind}          # "none": a layer whose map runs apart
+    layer = next(r for r in est.rows if r.map == kind)
+    cost = layer.parts["map"]
+    if kind == "float32":
+        assert cost["dsp"] == 5 * layer.pe           # fmul + fadd a map unit
+    else:
+        assert cost["lut"] > 0 and cost["dsp"] == 0

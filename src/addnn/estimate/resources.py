@@ -21,9 +21,12 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import resources as importlib_resources
 
+import numpy as np
+
 from addnn.errors import AddnnError
 from addnn.estimate import memory
 from addnn.hls.folding import SAD_LANES, Fold, geometry
+from addnn.hls.progression import fit_progression
 from addnn.hls.render import io_fields
 from addnn.numeric import IntType
 from addnn.hls.stages import (
@@ -149,12 +152,6 @@ def map_impl(s) -> tuple[str, int]:
     """The BN map the generator emits for the layer, and its fraction bits (progression)."""
     if s.map.kind is not MapKind.THRESHOLDS:
         return s.map.kind.value, 0
-    try:
-        from addnn.hls.progression import fit_progression
-    except ImportError:
-        return "thresholds", 0
-    import numpy as np
-
     fit = fit_progression(np.asarray(s.map.arrays["thresholds"], dtype=np.int64),
                           s.acc.lo, s.acc.hi)
     return ("progression", fit.frac) if fit is not None else ("thresholds", 0)
@@ -170,9 +167,9 @@ def map_units(graph: StageGraph, s, units: int, impl: tuple[str, int],
     if kind == "none":
         return Res()
     if kind == "float32":
-        return Res(**FLOAT_BN).scaled(fold.pe)
+        return Res(**FLOAT_BN).scaled(units)
     if kind == "table":
-        return mem(memory.rom(nf * (s.acc.hi - s.acc.lo + 1), y.type.bits)).scaled(fold.pe)
+        return mem(memory.rom(nf * (s.acc.hi - s.acc.lo + 1), y.type.bits)).scaled(units)
     levels = s.map.levels
     start = mem(memory.rom(nf, y.type.bits + 2))      # start and direction per channel
     if kind == "progression":
