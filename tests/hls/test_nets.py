@@ -56,16 +56,15 @@ def test_random_nets_under_random_foldings_equal_the_integer_graph(
 
 
 def test_every_folding_gives_the_same_bits(build, tmp_path):
+    """Three random foldings of one net, each equal to the integer graph bit for bit (so to
+    each other; expected.bin comes from the graph, whatever the folding)."""
     model = random_resnet(7, (4, 4), 4, 8, 1)
     images = random_images(model, 2)
-    outs = []
     for k in range(3):
         path = tmp_path / f"f{k}.json"
         path.write_text(json.dumps(random_folding(model, np.random.default_rng(k))))
         prj = build(model, images=images, folding_path=path)
         assert csim(prj)["identical"] == 1.0
-        outs.append(np.fromfile(prj / "tb" / "expected.bin", dtype="<i4"))
-    assert all(np.array_equal(outs[0], o) for o in outs[1:])
 
 
 @pytest.mark.slow
