@@ -14,8 +14,8 @@ from netgen import random_resnet
 
 from addnn.hls.csim import csim
 from addnn.hls.folding import legal_simd
-from addnn.hls.progression import fit_progression
-from addnn.hls.stages import MapKind, build_stages
+from addnn.hls.progression import stage_progression
+from addnn.hls.stages import build_stages
 
 pytestmark = pytest.mark.gxx
 ROOT = Path(__file__).parents[2]
@@ -32,8 +32,7 @@ def random_folding(model, rng, maps: bool = True) -> dict:
         fold[s.name] = {"PE": int(rng.choice(divisors)), "SIMD": int(rng.choice(legal_simd(s)))}
         if maps and len(s.nodes) > 1 and rng.random() < 0.5:
             fold[s.nodes[1]] = {"PE": int(rng.choice(divisors))}
-            if rng.random() < 0.5 and s.map.kind is MapKind.THRESHOLDS and fit_progression(
-                    np.asarray(s.map.arrays["thresholds"]), s.acc.lo, s.acc.hi) is not None:
+            if rng.random() < 0.5 and stage_progression(s) is not None:
                 fold[s.nodes[1]]["search"] = "serial"
     return fold
 

@@ -38,7 +38,7 @@ MAP_CYCLES = {MapKind.NONE: 0, MapKind.TABLE: 1, MapKind.FLOAT32: 8}
 
 
 def tree_levels(terms: int) -> int:
-    return max(0, math.ceil(math.log2(terms))) if terms > 1 else 0
+    return math.ceil(math.log2(terms)) if terms > 1 else 0
 
 
 def map_depth(stage) -> int:
@@ -90,8 +90,3 @@ def stage_cycles(graph: StageGraph, folding: dict[str, Fold]) -> dict[str, int]:
     """Cycles per frame of each process: iterations plus pipeline depth (modelled)."""
     return {label(s): iterations(graph, s, folding) + pipeline_depth(graph, s, folding)
             for s in graph.stages}
-
-
-def fps(cycles: dict[str, int], clock_mhz: float) -> float:
-    """Frames per second of the dataflow pipeline: the slowest process sets the pace."""
-    return clock_mhz * 1e6 / max(cycles.values())

@@ -30,7 +30,7 @@ import numpy as np
 
 from addnn.errors import AddnnError
 from addnn.estimate.cycles import label, pipeline_depth, stage_cycles
-from addnn.hls.folding import Fold, geometry
+from addnn.hls.folding import Fold, geometry, map_cycles
 from addnn.hls.render import io_fields
 from addnn.hls.stages import (
     AddStage,
@@ -85,10 +85,10 @@ def _stage_program(graph: StageGraph, s, folding: dict[str, Fold]) -> Program:
     if isinstance(s, ConvStage):
         return _conv_program(graph, s, folding[s.name])
     if isinstance(s, MapStage):
-        fold = folding[s.name]
-        steps = graph.tensors[s.outputs[0]].channels // fold.pe * (
-            s.map.levels if fold.serial else 1)            # iterations a pixel
-        g = np.arange(graph.tensors[s.inputs[0]].pixels * steps) % steps
+        pixels = graph.tensors[s.inputs[0]].pixels
+        n = map_cycles(graph, s, folding[s.name])
+        steps = n // pixels                                 # iterations a pixel
+        g = np.arange(n) % steps
         return Program((g == 0).astype(np.uint8), (g == steps - 1).astype(np.uint8))
     if isinstance(s, InputStage):
         f = io_fields(graph.tensors[s.outputs[0]])
@@ -263,7 +263,6 @@ def simulate_unbounded(graph: StageGraph, folding: dict[str, Fold], frames: int 
     progs = programs(graph, folding)
     writes: dict[str, np.ndarray] = {}        # stream -> cycle of each write
     reads: dict[str, np.ndarray] = {}         # stream -> cycle of each read
-    slots: dict[str, np.ndarray] = {}
     done = None
     for s in stages:
         lb_name = label(s)
@@ -292,7 +291,6 @@ def simulate_unbounded(graph: StageGraph, folding: dict[str, Fold], frames: int 
             writes[t] = t_write[(wmask >> p) & 1 == 1]
         for p, t in enumerate(s.inputs):
             reads[t] = t_issue[(rmask >> p) & 1 == 1]
-        slots[lb_name] = issue
         if isinstance(s, OutputStage):
             done = issue[np.arange(1, frames + 1) * per - 1]
     stop = int(done[-1])
@@ -341,8 +339,6 @@ def fifo_depths(graph: StageGraph, folding: dict[str, Fold], frames: int = 3,
     ``addnn.hls.depths``)."""
     bottleneck = max(stage_cycles(graph, folding).values())
     paced = simulate_unbounded(graph, folding, frames=frames, pace=bottleneck)
-    if paced.deadlock:
-        raise AddnnError(f"dataflow simulation with unbounded streams: {paced.deadlock}")
     depths = {t: max(MIN_DEPTH, n, (floor or {}).get(t, 0))
               for t, n in paced.max_occupancy.items()}
     if not check:

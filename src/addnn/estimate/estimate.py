@@ -20,9 +20,7 @@ from addnn.estimate import resources as rs
 from addnn.estimate.allocate import Allocation, Option, allocate
 from addnn.estimate.boards import RESOURCES, Board
 from addnn.estimate.cycles import (
-    IO_CYCLES,
     iterations,
-    map_depth,
     label,
     pipeline_depth,
     stage_cycles,
@@ -95,7 +93,6 @@ def layer_options(graph: StageGraph, stage: ConvStage, sad: str,
     and the accumulator stream."""
     o = stage.weights.shape[0]
     bare = replace(stage, map=LayerMap(MapKind.NONE)) if len(stage.nodes) > 1 else None
-    y = graph.tensors[stage.outputs[0]]
     divisors = [p for p in range(1, o + 1) if o % p == 0]
     separate = {}
     if bare is not None:
@@ -105,10 +102,9 @@ def layer_options(graph: StageGraph, stage: ConvStage, sad: str,
         searches = (False, True) if impl[0] == "progression" else (False,)
         for m in divisors:
             for serial in searches:
-                steps = stage.map.levels if serial else 1
-                cycles = y.pixels * (o // m) * steps + 2 * IO_CYCLES + (
-                    1 if serial else map_depth(probe))
-                res = rs.total(rs.map_stage_parts(graph, stage, m, impl, serial)) + acc_fifo
+                fold = {probe.name: Fold(m, 1, serial)}
+                cycles = iterations(graph, probe, fold) + pipeline_depth(graph, probe, fold)
+                res = rs.total(rs.map_stage_parts(graph, probe, m, impl, serial)) + acc_fifo
                 separate[m, serial] = (cycles, res)
     out = []
     for pe in divisors:

@@ -21,12 +21,10 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import resources as importlib_resources
 
-import numpy as np
-
 from addnn.errors import AddnnError
 from addnn.estimate import memory
 from addnn.hls.folding import SAD_LANES, Fold, geometry
-from addnn.hls.progression import fit_progression
+from addnn.hls.progression import stage_progression
 from addnn.hls.render import io_fields
 from addnn.numeric import IntType
 from addnn.hls.stages import (
@@ -111,16 +109,17 @@ def sad_lane_cost(bits: int, diff_in: bool) -> dict[str, tuple[float, float]]:
     return out
 
 
+def _per_bit(fit: dict, bits: int) -> Res:
+    """A calibrated per-bit fit of LUT and FF at ``bits``."""
+    return Res(*(max(0.0, fit[r]["per_bit"] * bits + fit[r]["constant"]) for r in ("lut", "ff")))
+
+
 def adder_cost(bits: int, saturating: bool = False) -> Res:
-    fit = calibration()["adder"]["fit"]["SAT1" if saturating else "SAT0"]
-    return Res(lut=max(0.0, fit["lut"]["per_bit"] * bits + fit["lut"]["constant"]),
-               ff=max(0.0, fit["ff"]["per_bit"] * bits + fit["ff"]["constant"]))
+    return _per_bit(calibration()["adder"]["fit"]["SAT1" if saturating else "SAT0"], bits)
 
 
 def comparator_cost(bits: int) -> Res:
-    fit = calibration()["comparator"]["fit"]
-    return Res(lut=max(0.0, fit["lut"]["per_bit"] * bits + fit["lut"]["constant"]),
-               ff=max(0.0, fit["ff"]["per_bit"] * bits + fit["ff"]["constant"]))
+    return _per_bit(calibration()["comparator"]["fit"], bits)
 
 
 def _lanes(graph: StageGraph, s: ConvStage, fold: Fold, sad: str) -> Res:
@@ -152,8 +151,7 @@ def map_impl(s) -> tuple[str, int]:
     """The BN map the generator emits for the layer, and its fraction bits (progression)."""
     if s.map.kind is not MapKind.THRESHOLDS:
         return s.map.kind.value, 0
-    fit = fit_progression(np.asarray(s.map.arrays["thresholds"], dtype=np.int64),
-                          s.acc.lo, s.acc.hi)
+    fit = stage_progression(s)
     return ("progression", fit.frac) if fit is not None else ("thresholds", 0)
 
 
@@ -200,9 +198,9 @@ def conv_parts(graph: StageGraph, s: ConvStage, fold: Fold, sad: str = "lut",
     """Resources of a convolution stage, by part."""
     x = graph.tensors[s.inputs[0]]
     g = geometry(s, fold)
-    kh, kw = s.kernel
+    kh = s.kernel[0]
     wp = x.width + s.pads[1] + s.pads[3]
-    rows, cols = (kh, kw) if g.tpc > 1 else (1, 1)     # the kernel's LB_ROWS, LB_BANKS
+    rows, cols = g.lb_rows, g.lb_banks                 # the kernel's LB_ROWS, LB_BANKS
     xb = x.type.bits
     return {
         "lanes": _lanes(graph, s, fold, sad),

@@ -47,6 +47,8 @@ class Geometry:
     cw: int           # contiguous channels per chunk piece
     tpc: int          # taps per chunk
     cpt: int          # chunks per tap
+    lb_rows: int      # line-buffer row banks: KH when a chunk spans taps, else 1
+    lb_banks: int     # line-buffer column banks: KW when a chunk spans taps, else 1
 
     @property
     def f(self) -> int:
@@ -60,7 +62,10 @@ def geometry(stage: ConvStage, fold: Fold) -> Geometry:
         cw, tpc, cpt = c, fold.simd // c, 1
     else:
         cw, tpc, cpt = fold.simd, 1, c // fold.simd
-    return Geometry(kkc, o // fold.pe, kkc // fold.simd, cw, tpc, cpt)
+    # a chunk within one tap reads one word a step; one spanning taps reads a row's taps at
+    # once, so the buffer splits into KH rows x KW column banks
+    rows, banks = (kh, kw) if tpc > 1 else (1, 1)
+    return Geometry(kkc, o // fold.pe, kkc // fold.simd, cw, tpc, cpt, rows, banks)
 
 
 def legal_simd(stage: ConvStage, sad: str = "lut") -> list[int]:

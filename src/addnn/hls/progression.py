@@ -60,6 +60,17 @@ def search_slots(n: int) -> int:
     return 1 << max(1, int(n).bit_length())
 
 
+def stage_progression(stage) -> Progression | None:
+    """The progression of a layer's (or separate map's) threshold map; None for another map
+    kind or thresholds that are none."""
+    from addnn.hls.stages import MapKind
+
+    if stage.map.kind is not MapKind.THRESHOLDS:
+        return None
+    return fit_progression(np.asarray(stage.map.arrays["thresholds"], dtype=np.int64),
+                           stage.acc.lo, stage.acc.hi)
+
+
 def fit_progression(thresholds: np.ndarray, lo: int, hi: int,
                     max_frac: int = 32) -> Progression | None:
     """The progression of thresholds [C, N] on accumulators in [lo, hi] with the smallest F

@@ -11,7 +11,7 @@ import numpy as np
 from addnn.errors import AddnnError
 from addnn.hls import carrays as ca
 from addnn.hls.folding import Fold, conv_cycles, geometry
-from addnn.hls.progression import fit_progression
+from addnn.hls.progression import stage_progression
 from addnn.hls.storage import fifo_impl
 from addnn.hls.stages import (
     AddStage,
@@ -88,8 +88,8 @@ def _conv(graph: StageGraph, s: ConvStage, fold: Fold, sad: str, uid: str,
          "PL": s.pads[1], "PB": s.pads[2], "PR": s.pads[3],
          "HP": x.height + s.pads[0] + s.pads[2], "WP": x.width + s.pads[1] + s.pads[3],
          "KKC": g.kkc, "PE": fold.pe, "SIMD": fold.simd, "NF": g.nf, "SF": g.sf, "F": g.f,
-         "ITERS": conv_cycles(graph, s, fold), "LB_ROWS": kh if g.tpc > 1 else 1,
-         "LB_BANKS": kw if g.tpc > 1 else 1, "CW": g.cw, "TPC": g.tpc, "CPT": g.cpt, "x_t": ca.switch_type(x.type),
+         "ITERS": conv_cycles(graph, s, fold), "LB_ROWS": g.lb_rows, "LB_BANKS": g.lb_banks,
+         "CW": g.cw, "TPC": g.tpc, "CPT": g.cpt, "x_t": ca.switch_type(x.type),
          "w_t": ca.native_of(wt), "wx_t": ca.switch_type(wt), "acc_t": ca.switch_type(s.acc),
          "out_elem": ca.switch_type(y.type), "in_vec": vec_type(x), "out_vec": vec_type(y),
          "IN_LO": s.acc.lo, "OUT_LO": y.type.lo, "OUT_HI": y.type.hi, "RELU": 0, "LOG2": 1,
@@ -152,12 +152,10 @@ def _map_arrays(s: ConvStage | MapStage, y: Tensor, uid: str, f: dict, arrays: l
     types = {"p0": "int8_t", "p1": "int8_t", "p2": "int8_t"}
     names = {"p0": unused2, "p1": unused1, "p2": unused1}
     values: dict[str, np.ndarray] = {}
-    prog = None
+    prog = stage_progression(s) if thresholds == "auto" else None
     if m.kind is MapKind.THRESHOLDS:
         thr = np.asarray(m.arrays["thresholds"], dtype=np.int64)
         log2 = m.levels
-        if thresholds == "auto":
-            prog = fit_progression(thr, s.acc.lo, s.acc.hi)
     if m.kind is MapKind.NONE:
         f["map"] = "addnn::map_none"
     elif prog is not None:

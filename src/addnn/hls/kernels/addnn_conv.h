@@ -4,18 +4,19 @@
 // - Line buffer: the last KH rows of the zero-padded input, row r at r % KH, a pixel (all CIN
 //   channels) a word. A fold step within one tap (TPC = 1) reads one word, so the buffer is one
 //   memory and the row is part of its address; one that spans several taps splits it into
-//   LB_ROWS = KH rows x LB_BANKS = KW column banks so that its taps sit in different banks. The process
-//   walks the padded input in raster order: a real position reads one pixel (all CIN channels)
-//   from `in`, a padding position writes the quantized zero, which then takes part in the SAD
-//   as |0 - w| (the numeric contract).
+//   LB_ROWS = KH rows x LB_BANKS = KW column banks so that its taps sit in different banks.
+//   The process walks the padded input in raster order: a real position reads one pixel (all
+//   CIN channels) from `in`, a padding position writes the quantized zero, which then takes
+//   part in the SAD as |0 - w| (the numeric contract).
 // - One flat loop at II = 1 walks (position, fold step): a position that completes no window
 //   takes one iteration and one that does takes F = NF * SF, so ITERS = HP * WP + HO * WO *
 //   (F - 1) and the pipeline fills once a frame, not once an output pixel. In its F iterations
 //   an output pixel is computed PE output channels at a time (NF = COUT / PE groups), SIMD terms
 //   of the reduction KH * KW * CIN per iteration (SF = KKC / SIMD chunks), FINN's MVAU folding.
 //   Every step reads its SIMD operands from the line buffer (no window registers: the buffer
-//   only changes at a position's first step). Reduction order: (ky, kx, ci), channels innermost; a chunk of SIMD terms lies in one
-//   tap (SIMD divides CIN) or spans TPC whole taps (CIN divides SIMD).
+//   only changes at a position's first step). Reduction order: (ky, kx, ci), channels
+//   innermost; a chunk of SIMD terms lies in one tap (SIMD divides CIN) or spans TPC whole
+//   taps (CIN divides SIMD).
 // - Each accumulator goes through the layer's map (addnn_maps.h) as soon as its group is
 //   complete; the output pixel is written once all groups are done.
 // Accumulators have the graph's worst-case type, so no partial sum overflows in any order.
