@@ -22,7 +22,13 @@ from addnn.atomic import atomic_write_text
 from addnn.checkpoint import load_model
 from addnn.estimate.boards import RESOURCES, load_board
 from addnn.estimate.estimate import estimate
-from addnn.estimate.report import NN2FPGA, REFERENCE, comparison_table
+from addnn.estimate.report import (
+    NN2FPGA,
+    REFERENCE,
+    comparison_row,
+    comparison_table,
+    separate_map_names,
+)
 from addnn.export import export_model
 from addnn.hls.project import integer_graph
 from addnn.hls.stages import build_stages
@@ -66,16 +72,13 @@ def main() -> None:
             est = estimate(graph, board, args.clock_mhz, sad, args.util)
             frac = est.fraction()
             rows.append({
-                "design": f"addnn W{bits}A{bits}, SAD {sad}", "bits": bits, "sad": sad,
-                "fps": round(est.fps, 1), "clock_mhz": est.clock_mhz,
-                "latency_ms": round(est.latency_ms, 4), "period_cycles": est.period,
-                **{r: round(est.totals[r], 1) for r in RESOURCES},
+                **comparison_row(est, f"addnn W{bits}A{bits}, SAD {sad}",
+                                 "modelled by addnn estimate"),
+                "bits": bits, "sad": sad, "period_cycles": est.period,
                 "fraction_of_board": {r: round(frac[r], 4) for r in RESOURCES},
-                "fits_kv260": all(v <= 1 for v in frac.values()),
-                "separate_maps": sum(1 for r in est.rows if r.kind == "MapStage"),
+                "separate_maps": len(separate_map_names(est)),
                 "lanes": sum(r.pe * r.simd for r in est.rows if r.kind == "ConvStage"),
-                "seconds": round(time.perf_counter() - start, 1),
-                "source": "modelled by addnn estimate"})
+                "seconds": round(time.perf_counter() - start, 1)})
             r = rows[-1]
             print(f"W{bits} {sad:6s} {r['fps']:9,.0f} FPS  LUT {100 * frac['lut']:5.1f}%  "
                   f"FF {100 * frac['ff']:5.1f}%  DSP {100 * frac['dsp']:5.1f}%  "

@@ -12,7 +12,7 @@ Measured or modelled, figure by figure:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from addnn.errors import AddnnError
 from addnn.estimate import memory
@@ -180,8 +180,9 @@ def estimate(graph: StageGraph, board: Board, clock_mhz: float = 250.0, sad: str
             if all(total[r] <= budget[r] + 1e-6 for r in RESOURCES):
                 break
             simulated = rs.total(rs.stream_cost(chosen, flow.depths))
-            streams_res = rs.Res(*(max(getattr(streams_res, f), getattr(simulated, f)) + 1e-3
-                                   for f in ("lut", "ff", "dsp", "bram18", "uram")))
+            streams_res = rs.Res(*(max(getattr(streams_res, f.name),
+                                       getattr(simulated, f.name)) + 1e-3
+                                   for f in fields(rs.Res)))
         graph, folding = chosen, fold
     check_folding(graph, folding, sad)
     flow = fifo_depths(graph, folding, frames=frames, floor=stream_depths(graph))

@@ -45,15 +45,23 @@ def command_line() -> str:
         else " ".join(sys.argv)
 
 
-def record(est: Estimate, source: str = "") -> dict:
-    frac = est.fraction()
-    this = {"design": f"addnn ({source or 'this estimate'}, SAD {est.sad}, "
-                      f"{est.board.name}, {est.clock_mhz:g} MHz)",
-            "fps": round(est.fps, 1), "clock_mhz": est.clock_mhz,
+def comparison_row(est: Estimate, design: str, source: str) -> dict:
+    """An estimate as a row of the comparison with the published designs."""
+    return {"design": design, "fps": round(est.fps, 1), "clock_mhz": est.clock_mhz,
             "latency_ms": round(est.latency_ms, 4),
             **{r: round(est.totals[r], 1) for r in RESOURCES},
-            "fits_kv260": all(v <= 1 for v in frac.values()),
-            "source": "modelled by addnn estimate (see provenance)"}
+            "fits_kv260": all(v <= 1 for v in est.fraction().values()), "source": source}
+
+
+def separate_map_names(est: Estimate) -> list[str]:
+    return [r.name for r in est.rows if r.kind == "MapStage"]
+
+
+def record(est: Estimate, source: str = "") -> dict:
+    frac = est.fraction()
+    this = comparison_row(est, f"addnn ({source or 'this estimate'}, SAD {est.sad}, "
+                               f"{est.board.name}, {est.clock_mhz:g} MHz)",
+                          "modelled by addnn estimate (see provenance)")
     return {
         "benchmark": "estimate", "command": command_line(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": describe(),
@@ -64,8 +72,7 @@ def record(est: Estimate, source: str = "") -> dict:
         "latency_cycles": est.latency, "latency_ms": est.latency_ms,
         "totals": est.totals, "fraction_of_board": frac,
         "solver": est.allocation.status if est.allocation else "folding given",
-        "folding": json.loads(folding_json(
-            est.folding, [r.name for r in est.rows if r.kind == "MapStage"])),
+        "folding": json.loads(folding_json(est.folding, separate_map_names(est))),
         "stages": [{"name": r.name, "kind": r.kind, "PE": r.pe, "SIMD": r.simd,
                     "iterations": r.iterations, "cycles": r.cycles, "map": r.map,
                     "resources": r.res, "parts": r.parts} for r in est.rows],
@@ -182,6 +189,6 @@ def write_all(est: Estimate, folding_path: Path, source: str = "") -> dict[str, 
     paths = outputs(Path(folding_path))
     atomic_write_text(paths["json"], json.dumps(record(est, source), indent=2) + "\n")
     charts(est, paths["cycles_png"], paths["resources_png"])
-    maps = [r.name for r in est.rows if r.kind == "MapStage"]
-    atomic_write_text(paths["folding"], folding_json(est.folding, maps))   # last: the result
+    atomic_write_text(paths["folding"],                                  # last: the result
+                      folding_json(est.folding, separate_map_names(est)))
     return paths
