@@ -33,11 +33,14 @@ class Option:
 
 @dataclass
 class Allocation:
-    folding: dict[str, Fold]
     period: int                    # cycles a frame (the slowest stage)
     used: dict[str, float]         # whole design, board units
     status: str
     choices: dict[str, Option]     # the option taken for each layer
+
+    @property
+    def folding(self) -> dict[str, Fold]:
+        return {name: o.fold for name, o in self.choices.items()}
 
 
 def pareto(options: list[Option]) -> list[Option]:
@@ -119,10 +122,9 @@ def allocate(options: dict[str, list[Option]], fixed_cycles: int, fixed_res: dic
         raise AddnnError(f"no folding reaches {clock_mhz * 1e6 / t_best:,.0f} frames/s within "
                          f"the budget ({second.message})")
     chosen = [cols[i] for i in range(n - 1) if second.x[i] > 0.5]
-    folding = {name: o.fold for name, o in chosen}
     used = {r: fixed_res.get(r, 0.0) + sum(o.res[r] for _, o in chosen) for r in RESOURCES}
     period = max([o.cycles for _, o in chosen] + [fixed_cycles])
-    return Allocation(folding, period, used, second.message, dict(chosen))
+    return Allocation(period, used, second.message, dict(chosen))
 
 
 def _nothing_fits(short, need, budget, what) -> str:
