@@ -91,9 +91,7 @@ def _conv(graph: StageGraph, s: ConvStage, fold: Fold, sad: str, uid: str,
          "ITERS": conv_cycles(graph, s, fold), "LB_ROWS": g.lb_rows, "LB_BANKS": g.lb_banks,
          "CW": g.cw, "TPC": g.tpc, "CPT": g.cpt, "x_t": ca.switch_type(x.type),
          "w_t": ca.native_of(wt), "wx_t": ca.switch_type(wt), "acc_t": ca.switch_type(s.acc),
-         "out_elem": ca.switch_type(y.type), "in_vec": vec_type(x), "out_vec": vec_type(y),
-         "IN_LO": s.acc.lo, "OUT_LO": y.type.lo, "OUT_HI": y.type.hi, "RELU": 0, "LOG2": 1,
-         "IN_SCALE": _pow2_float(s.acc.exponent), "OUT_SCALE": _pow2_float(-y.type.exponent)}
+         "out_elem": ca.switch_type(y.type), "in_vec": vec_type(x), "out_vec": vec_type(y)}
     xlo, xhi = min(x.type.lo, 0), max(x.type.hi, 0)
     f["OPS_SIGNED"] = int(x.type.signed)
     if s.op is Op.SAD:
@@ -128,9 +126,7 @@ def _map_stage(graph: StageGraph, s: MapStage, fold: Fold, uid: str, arrays: lis
     x, y = graph.tensors[s.inputs[0]], graph.tensors[s.outputs[0]]
     f = {"PIXELS": y.pixels, "COUT": y.channels, "PE": fold.pe, "NF": y.channels // fold.pe,
          "acc_t": ca.switch_type(s.acc), "out_elem": ca.switch_type(y.type),
-         "in_vec": vec_type(x), "out_vec": vec_type(y), "IN_LO": s.acc.lo,
-         "OUT_LO": y.type.lo, "OUT_HI": y.type.hi, "RELU": 0, "LOG2": 1,
-         "IN_SCALE": _pow2_float(s.acc.exponent), "OUT_SCALE": _pow2_float(-y.type.exponent)}
+         "in_vec": vec_type(x), "out_vec": vec_type(y)}
     p = _map_arrays(s, y, uid, f, arrays, thresholds)
     if fold.serial and f["map"] != "addnn::map_progression":
         raise AddnnError(f"map {s.name!r}: a serial search needs thresholds that form a "
@@ -142,11 +138,14 @@ def _map_stage(graph: StageGraph, s: MapStage, fold: Fold, uid: str, arrays: lis
 
 def _map_arrays(s: ConvStage | MapStage, y: Tensor, uid: str, f: dict, arrays: list[Array],
                 thresholds: str = "auto") -> list[str]:
-    """The map's p0, p1, p2 (see addnn_maps.h) as arrays, and their types into ``f``. A
+    """The map's p0, p1, p2 (see addnn_maps.h) as arrays, and their types and the map's
+    constants (accumulator and output ranges, scales, search size) into ``f``. A
     threshold map becomes ``map_progression`` when its thresholds fit one (``thresholds`` =
     "auto"), else, or with "stored", ``map_thresholds``."""
     m = s.map
-    f.update(FRAC=0, NTHR=1)
+    f.update(IN_LO=s.acc.lo, OUT_LO=y.type.lo, OUT_HI=y.type.hi, RELU=0, LOG2=1, FRAC=0,
+             NTHR=1, IN_SCALE=_pow2_float(s.acc.exponent),
+             OUT_SCALE=_pow2_float(-y.type.exponent))
     unused2, unused1 = "addnn_unused2", "addnn_unused1"
     shapes = {"p0": (1, 1), "p1": (1,), "p2": (1,)}
     types = {"p0": "int8_t", "p1": "int8_t", "p2": "int8_t"}
