@@ -28,7 +28,8 @@ demo: setup
 	@echo "== 1. adder2d kernels against F.conv2d and the reference =="
 	$(PY) benchmarks/adder_kernel.py
 	@echo "== 2. shipped float AdderNet ResNet-20 on the shipped CIFAR-10 sample images =="
-	$(VENV)/bin/addnn eval assets/models/resnet20_adder_official.pt --data assets/samples/cifar10_val_exact_256.npz
+	@mkdir -p build
+	$(VENV)/bin/addnn eval assets/models/resnet20_adder_official.pt --data assets/samples/cifar10_val_exact_256.npz --json build/eval_float.json
 	@echo "== 3. the shipped default: integer-only W8A8 addnn ResNet-20 (integer BN maps) =="
 	$(VENV)/bin/addnn eval assets/models/resnet20_adder_addnn_w8.pt --data assets/samples/cifar10_val_exact_256.npz
 	@echo "== 3b. quantization: the float model to W4A4 (PTQ, then 1 epoch of QAT distilled from the float model), calibrated, tuned and evaluated on the same samples, so only a smoke run =="
@@ -41,7 +42,7 @@ demo: setup
 	$(VENV)/bin/addnn export assets/models/resnet20_adder_addnn_w8.pt -o build/resnet20_addnn_w8.onnx
 	@echo "== 5. integer graph: lowering, then torch vs QONNX vs integer graph (and its float32-BN mode) =="
 	$(VENV)/bin/addnn lower build/resnet20_addnn_w8.onnx -o build/resnet20_addnn_w8_int.onnx
-	$(VENV)/bin/addnn verify build/resnet20_addnn_w8.onnx --data assets/samples/cifar10_val_exact_256.npz --checkpoint assets/models/resnet20_adder_addnn_w8.pt --float-bn --min-agreement 100
+	$(VENV)/bin/addnn verify build/resnet20_addnn_w8.onnx --data assets/samples/cifar10_val_exact_256.npz --checkpoint assets/models/resnet20_adder_addnn_w8.pt --float-bn --min-agreement 100 --json build/verify_w8.json
 	@echo "== 6. SAD lanes packed into DSP48E2 (LUT-only, Quad12, Octo8): yosys synth_xilinx -family xcup =="
 	$(VENV)/bin/addnn rtl report --out build/rtl
 	@echo "== 7. HLS dataflow accelerator of the default for the KV260, then g++ C simulation against the integer graph: fast build, ap_int build, bounded FIFOs =="
@@ -57,9 +58,14 @@ demo: setup
 	@echo "== 8. addnn estimate: the default's folding for the KV260 by integer programming (HiGHS) within 80% of every resource, FIFO depths by dataflow simulation, cycles and resources (modelled; SAD lanes yosys-calibrated); then addnn hls with that folding, C simulation, the bounded run, and the generated project estimated again =="
 	$(VENV)/bin/addnn estimate build/resnet20_addnn_w8_int.onnx --board kv260 --clock-mhz 250 --sad lut --util 0.8 -o build/estimate_w8/folding.json
 	$(VENV)/bin/addnn hls build/resnet20_addnn_w8_int.onnx -o build/hls_w8_est --folding build/estimate_w8/folding.json --tb-data assets/samples/cifar10_val_exact_256.npz --tb-images 16
-	$(VENV)/bin/addnn csim build/hls_w8_est --data assets/samples/cifar10_val_exact_256.npz
+	$(VENV)/bin/addnn csim build/hls_w8_est --data assets/samples/cifar10_val_exact_256.npz --batch 16 --json build/csim_w8.json
 	$(VENV)/bin/addnn csim build/hls_w8_est --bounded
 	$(VENV)/bin/addnn estimate build/hls_w8_est -o build/estimate_w8/generated.json
+	@echo "== 9. addnn deploy: the KV260 package of that design (Vivado block design checked against the IPs' ports, build script, PYNQ driver), and the driver run through C simulation with a stand-in DMA (simulation, not hardware) =="
+	$(VENV)/bin/addnn deploy build/hls_w8_est --board kv260 --samples assets/samples/cifar10_val_exact_256.npz --check-driver 32 --batch 16
+	@echo "== 10. addnn report: every figure of this build on one page =="
+	$(VENV)/bin/addnn report build -o build/report.html
+	@echo "The report: $(CURDIR)/build/report.html"
 
 test: setup
 	$(PY) -m pytest -q
@@ -67,6 +73,7 @@ test: setup
 bench: demo
 	$(PY) benchmarks/estimate_compare.py
 	$(PY) benchmarks/fifo_depths.py
+	$(PY) benchmarks/driver_host.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis src/*.egg-info

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install the Debian packages addnn uses (compiler, simulators, synthesis, Fashion-MNIST).
+# Install the Debian packages addnn uses (compiler, simulators, synthesis, tclsh for the
+# block-design check, headless Chromium for the report test, Fashion-MNIST).
 # Idempotent: it asks apt only for what is missing, and only when running as root.
 set -euo pipefail
-packages=(g++ make verilator iverilog yosys dataset-fashion-mnist)
+packages=(g++ make verilator iverilog yosys tcl chromium dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,6 @@
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -32,3 +34,35 @@ def calibrated_float_resnet20():
         return model.eval()
 
     return make
+
+
+ROOT = Path(__file__).parents[1]
+SAMPLES = ROOT / "assets" / "samples" / "cifar10_val_exact_256.npz"
+
+
+@pytest.fixture(scope="session")
+def gxx():
+    """Skip unless g++ and the ap_types headers (hls4ml wheel) are here."""
+    if shutil.which("g++") is None:
+        pytest.skip("g++ not installed: C simulation skipped")
+    from addnn.errors import AddnnError
+    from addnn.hls.csim import ap_types_dir
+
+    try:
+        ap_types_dir()
+    except AddnnError as err:
+        pytest.skip(str(err))
+
+
+@pytest.fixture(scope="session")
+def shipped_project(tmp_path_factory, gxx):
+    """The HLS project of the shipped W8A8 default (its testbench: 8 random frames)."""
+    from addnn.checkpoint import load_model
+    from addnn.export import export_model
+    from addnn.hls import generate_project
+
+    out = tmp_path_factory.mktemp("shipped")
+    model, _ = load_model(ROOT / "assets" / "models" / "resnet20_adder_addnn_w8.pt")
+    graph = export_model(model, out / "w8.onnx")
+    generate_project(graph, out / "hls")
+    return out / "hls"

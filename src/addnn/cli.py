@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 from addnn import __version__
+from addnn.deploy.cli import register as register_deploy
 from addnn.errors import AddnnError
+from addnn.report.cli import register as register_report
 from addnn.estimate.cli import register as register_estimate
 from addnn.hls.cli import register as register_hls
 from addnn.rtl.cli import register as register_rtl
@@ -70,6 +72,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"{args.checkpoint} on {dataset.name}: top-1 {100 * res['top1']:.2f}% "
           f"({res['correct']}/{res['images']} images), loss {res['loss']:.4f}, "
           f"{res['images_per_s']:.0f} images/s")
+    if args.json:
+        import json
+
+        from addnn.atomic import atomic_write_text
+        from addnn.machine import command_line
+
+        atomic_write_text(args.json, json.dumps(
+            {"checkpoint": str(args.checkpoint), "dataset": dataset.name, "data": str(args.data),
+             "split": args.split, **res, "command": command_line()}, indent=2) + "\n")
     return 0
 
 
@@ -229,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   "last 5,000 training images")
     ev.add_argument("--dataset", help="dataset name (default: the one the model was trained on)")
     ev.add_argument("--batch-size", type=int, default=256)
+    ev.add_argument("--json", type=Path, help="also write the result as JSON")
     ev.add_argument("--download", action="store_true",
                     help="download CIFAR into --data if it is missing (needs network)")
     ev.set_defaults(func=cmd_eval)
@@ -307,6 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_hls(sub)
     register_estimate(sub)
+    register_deploy(sub)
+    register_report(sub)
     register_rtl(sub)
     return parser
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from pathlib import Path
 
 
@@ -18,3 +19,9 @@ def describe() -> dict:
         pass
     return {"cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(),
             "platform": platform.platform()}
+
+
+def command_line() -> str:
+    """The command that is running, as a user would type it (``addnn ...`` for the CLI)."""
+    return " ".join(["addnn", *sys.argv[1:]]) if Path(sys.argv[0]).name == "addnn" \
+        else " ".join(sys.argv)

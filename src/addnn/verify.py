@@ -192,6 +192,7 @@ def write_report(report: dict, path: str | Path) -> None:
     import json
 
     from addnn.atomic import atomic_write_text
+    from addnn.machine import command_line
 
-    atomic_write_text(path, json.dumps({k: v for k, v in report.items() if k != "rungs"},
-                                       indent=2))
+    record = {k: v for k, v in report.items() if k != "rungs"}
+    atomic_write_text(path, json.dumps({**record, "command": command_line()}, indent=2))

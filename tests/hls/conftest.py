@@ -1,4 +1,3 @@
-import shutil
 import sys
 from pathlib import Path
 
@@ -6,20 +5,6 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))   # netgen, the integer-net builder
-
-
-@pytest.fixture(scope="session")
-def gxx():
-    """Skip unless g++ and the ap_types headers (hls4ml wheel) are here."""
-    if shutil.which("g++") is None:
-        pytest.skip("g++ not installed: C simulation skipped")
-    from addnn.errors import AddnnError
-    from addnn.hls.csim import ap_types_dir
-
-    try:
-        ap_types_dir()
-    except AddnnError as err:
-        pytest.skip(str(err))
 
 
 @pytest.fixture

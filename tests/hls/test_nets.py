@@ -83,19 +83,6 @@ def test_quantized_resnet32_with_random_weights(build, tmp_path, calibrated_floa
     assert report["images"] == 4 and report["identical"] == 1.0
 
 
-@pytest.fixture(scope="module")
-def shipped_project(tmp_path_factory, gxx):
-    from addnn.checkpoint import load_model
-    from addnn.export import export_model
-    from addnn.hls import generate_project
-
-    out = tmp_path_factory.mktemp("shipped")
-    model, _ = load_model(ROOT / "assets" / "models" / "resnet20_adder_addnn_w8.pt")
-    graph = export_model(model, out / "w8.onnx")
-    generate_project(graph, out / "hls")
-    return out / "hls"
-
-
 SAMPLES = ROOT / "assets" / "samples" / "cifar10_val_exact_256.npz"
 
 

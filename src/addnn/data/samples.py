@@ -19,6 +19,14 @@ _NORMALISATION = {"cifar10": (10, CIFAR_MEAN, CIFAR_STD), "cifar100": (100, CIFA
                   "fashion-mnist": (10, FMNIST_MEAN, FMNIST_STD)}
 
 
+def normalisation(source: str) -> tuple[int, tuple[float, ...], tuple[float, ...]]:
+    """Classes, mean and std of a dataset's normalisation."""
+    if source not in _NORMALISATION:
+        raise AddnnError(f"unknown dataset {source!r}: expected one of "
+                         f"{', '.join(_NORMALISATION)}")
+    return _NORMALISATION[source]
+
+
 def save_samples(path: str | Path, dataset: ImageDataset, source: str, note: str = "") -> None:
     if source not in _NORMALISATION:
         raise AddnnError(f"unknown sample source {source!r}")

@@ -19,6 +19,7 @@ class Board:
     board_part_pattern: str
     resources: dict[str, int]
     source: str
+    deploy: dict | None = None     # the Vivado board part and carrier (`addnn deploy`)
 
 
 def _board_dir():
@@ -38,4 +39,5 @@ def load_board(name: str) -> Board:
     if missing:
         raise AddnnError(f"board file {name}.json lacks {', '.join(missing)}")
     return Board(data["name"], data["title"], data["part"], data["board_part_pattern"],
-                 {r: int(data["resources"][r]) for r in RESOURCES}, data["source"])
+                 {r: int(data["resources"][r]) for r in RESOURCES}, data["source"],
+                 data.get("deploy"))

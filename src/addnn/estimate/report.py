@@ -4,7 +4,6 @@ published designs it is compared with."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from addnn.atomic import atomic_write, atomic_write_text
 from addnn.estimate.boards import RESOURCES
 from addnn.estimate.estimate import Estimate
 from addnn.hls.folding import folding_json
-from addnn.machine import describe
+from addnn.machine import command_line, describe
 
 # Published figures, for the side-by-side comparison.
 REFERENCE = {
@@ -38,11 +37,6 @@ PROVENANCE = {
     "memories_dsp_control": "modelled: FINN's memory rules, stated constants "
                             "(addnn.estimate.resources, addnn.estimate.memory)",
 }
-
-
-def command_line() -> str:
-    return " ".join(["addnn", *sys.argv[1:]]) if Path(sys.argv[0]).name == "addnn" \
-        else " ".join(sys.argv)
 
 
 def comparison_row(est: Estimate, design: str, source: str) -> dict:

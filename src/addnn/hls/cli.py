@@ -43,8 +43,10 @@ def cmd_csim(args: argparse.Namespace) -> int:
 
     check_positive(args.images, "--images")
     check_positive(args.jobs, "--jobs")
+    check_positive(args.batch, "--batch")
     report = csim(args.project, args.data, args.images, exact=args.exact_types,
-                  bounded=args.bounded, jobs=args.jobs, split=args.split, dataset=args.dataset)
+                  bounded=args.bounded, jobs=args.jobs, split=args.split, dataset=args.dataset,
+                  batch=args.batch)
     print_report(report)
     if args.json:
         write_report(report, args.json)
@@ -93,6 +95,9 @@ def register(subparsers) -> None:
     cs.add_argument("--bounded", action="store_true",
                     help="one thread per process, streams bounded at their depths: deadlocks")
     cs.add_argument("--jobs", type=int, help="simulation processes (default: CPU count)")
+    cs.add_argument("--batch", type=int, default=1,
+                    help="frames per DMA transfer: input TLAST on the last word of each "
+                         "transfer, output TLAST checked at the end of each packet (default 1)")
     cs.add_argument("--json", type=Path, help="also write the report as JSON")
     cs.set_defaults(func=cmd_csim)
 

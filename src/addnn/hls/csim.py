@@ -142,11 +142,11 @@ def compile_warnings(project: str | Path, exact: bool = False,
 
 
 def _run_chunk(binary: Path, inputs: np.ndarray, expected: np.ndarray, work: Path,
-               k: int, dump: Path | None = None) -> dict:
+               k: int, dump: Path | None = None, batch: int = 1) -> dict:
     fin, fexp, fout = (work / f"{name}{k}.bin" for name in ("in", "exp", "out"))
     inputs.astype("<i4").tofile(fin)
     expected.astype("<i4").tofile(fexp)
-    cmd = [str(binary), str(fin), str(fexp), str(fout)]
+    cmd = [str(binary), str(fin), str(fexp), str(fout), "--batch", str(batch)]
     if dump is not None:
         dump.mkdir(parents=True, exist_ok=True)
         cmd += ["--dump", str(dump)]
@@ -157,16 +157,19 @@ def _run_chunk(binary: Path, inputs: np.ndarray, expected: np.ndarray, work: Pat
 
 
 def run_frames(binary: Path, inputs: np.ndarray, expected: np.ndarray,
-               jobs: int | None = None) -> tuple[np.ndarray, float]:
+               jobs: int | None = None, batch: int = 1) -> tuple[np.ndarray, float]:
     """The accelerator's outputs for the frames, the frames split over ``jobs`` processes,
-    and the wall-clock seconds of the run. A failed run raises with its status and message."""
+    and the wall-clock seconds of the run. Each process sends its frames as DMA transfers of
+    ``batch`` frames, and the testbench checks TLAST at the end of each packet. A failed run
+    raises with its status and message."""
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(inputs)))
     parts = np.array_split(np.arange(len(inputs)), jobs)
     with tempfile.TemporaryDirectory(prefix="addnn-csim-") as tmp:
         start = time.perf_counter()
         with ThreadPoolExecutor(jobs) as pool:
             results = list(pool.map(lambda kp: _run_chunk(binary, inputs[kp[1]],
-                                                          expected[kp[1]], Path(tmp), kp[0]),
+                                                          expected[kp[1]], Path(tmp), kp[0],
+                                                          batch=batch),
                                     enumerate(parts)))
         seconds = time.perf_counter() - start
     for r in results:
@@ -213,16 +216,20 @@ def project_frames(project: Path, meta: dict, data: str | None, images: int | No
 
 def csim(project: str | Path, data: str | None = None, images: int | None = None,
          exact: bool = False, bounded: bool = False, jobs: int | None = None,
-         split: str = "test", dataset: str = "cifar10") -> dict:
-    """Compile, run and compare; the report as a JSON-ready dict (see ``print_report``)."""
+         split: str = "test", dataset: str = "cifar10", batch: int = 1) -> dict:
+    """Compile, run and compare; the report as a JSON-ready dict (see ``print_report``).
+    ``batch``: frames per DMA transfer (TLAST checked at the end of each packet)."""
+    if batch < 1:
+        raise AddnnError(f"--batch must be at least 1, not {batch}")
     project = Path(project)
     meta = load_project(project)
     inputs, expected, labels, what = project_frames(project, meta, data, images, split, dataset)
     binary, compile_s = compile_project(project, exact, bounded)
-    got, seconds = run_frames(binary, inputs, expected, jobs)
+    got, seconds = run_frames(binary, inputs, expected, jobs, batch)
     same = (got == expected).all(1)
     report = {"project": str(project), "frames": what, "images": int(len(inputs)),
               "build": ("exact" if exact else "fast") + (" bounded" if bounded else ""),
+              "batch": batch,
               "compile_seconds": compile_s, "seconds": seconds,
               "images_per_s": len(inputs) / max(seconds, 1e-9),
               "identical": float(same.mean()), "mismatches": []}
@@ -274,7 +281,9 @@ def first_difference(project: Path, meta: dict, binary: Path, frame: np.ndarray,
 
 
 def print_report(r: dict) -> None:
-    print(f"{r['project']}: C simulation ({r['build']} build) on {r['frames']}")
+    batch = f", DMA transfers of {r['batch']} frames (TLAST checked)" if r.get("batch", 1) > 1 \
+        else ""
+    print(f"{r['project']}: C simulation ({r['build']} build) on {r['frames']}{batch}")
     if r["compile_seconds"]:
         print(f"  compiled in {r['compile_seconds']:.1f} s")
     line = f"  identical outputs {100 * r['identical']:.2f}%"
@@ -316,5 +325,6 @@ def write_report(report: dict, path: str | Path) -> None:
     import json
 
     from addnn.atomic import atomic_write_text
+    from addnn.machine import command_line
 
-    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
+    atomic_write_text(path, json.dumps({**report, "command": command_line()}, indent=2) + "\n")

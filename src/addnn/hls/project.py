@@ -30,7 +30,7 @@ from addnn.errors import AddnnError
 from addnn.hls.depths import stream_depths
 from addnn.hls.folding import default_folding, folding_json, folding_maps, read_folding
 from addnn.hls.packed import blackbox_files, copy_blackboxes
-from addnn.hls.render import TOP, render_context, tensor_type
+from addnn.hls.render import AXIS_IN, AXIS_OUT, TOP, render_context, tensor_type
 from addnn.hls.stages import StageGraph, build_stages, separate_maps
 from addnn.transform import check_types, integer_context
 from addnn.transform.annotations import OUTPUT_EXPONENT
@@ -169,6 +169,7 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
                     "outputs": s.outputs, **_map_entry(maps.get(s.name))}
                    for s in graph.stages],
         "tb_frames": int(len(inputs)),
+        "ports": top_ports(ctx["io_in"]["D"]),
     }
     env = _environment()
 
@@ -193,6 +194,19 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
 
     write_directory(out_dir, write)
     return meta
+
+
+def top_ports(data_bits: int) -> dict:
+    """The exported IP's top-level ports, by UG1399's naming for the top's arguments: an
+    ``axis`` argument of ``ap_axiu<D, 0, 0, 0>`` becomes interface ``<arg>`` with signals
+    ``<arg>_T<FIELD>``; ``ap_ctrl_none`` leaves no control port; a design with AXI4-Stream
+    ports gets the active-low reset ``ap_rst_n``. (Modelled: no Vitis run here settles it.)"""
+    def axis(mode: str) -> dict:
+        return {"mode": mode, "signals": {"TDATA": data_bits, "TKEEP": data_bits // 8,
+                                          "TSTRB": data_bits // 8, "TLAST": 1, "TVALID": 1,
+                                          "TREADY": 1}}
+    return {"clock": "ap_clk", "reset": "ap_rst_n", "control": "ap_ctrl_none",
+            "interfaces": {AXIS_IN: axis("slave"), AXIS_OUT: axis("master")}}
 
 
 def _map_entry(fields: dict | None) -> dict:

@@ -32,6 +32,11 @@ from addnn.numeric import IntType
 
 AXIS_BITS = 64
 TOP = "addnn_top"
+# The top's AXI4-Stream arguments. Not `in`/`out`: Vitis HLS renames ports that are HDL
+# keywords (`in_r`), and the block design names these interfaces.
+AXIS_IN, AXIS_OUT = "s_axis", "m_axis"
+# The side stream that carries each input frame's TLAST to its output frame.
+LAST_STREAM = "frame_last"
 
 
 def ident(name: str) -> str:
@@ -235,9 +240,11 @@ def _simple(graph: StageGraph, s, uid: str) -> StageCtx:
              "POOL": x.pixels, "LOG2": log2}
         return StageCtx("avgpool", s.name, cfg, "avgpool_layer", args, f)
     if isinstance(s, InputStage):
-        return StageCtx("io", "input", "addnn_io_in", "input_layer", ["in"] + args)
+        return StageCtx("io", "input", "addnn_io_in", "input_layer",
+                        [AXIS_IN] + args + [LAST_STREAM])
     if isinstance(s, OutputStage):
-        return StageCtx("io", "output", "addnn_io_out", "output_layer", args + ["out"])
+        return StageCtx("io", "output", "addnn_io_out", "output_layer",
+                        args + [LAST_STREAM, AXIS_OUT])
     raise AddnnError(f"node {s.name!r}: no HLS kernel for {s.kind}")
 
 
@@ -264,7 +271,11 @@ def render_context(graph: StageGraph, folding: dict[str, Fold], depths: dict[str
     for t in graph.tensors.values():
         vecs.setdefault(vec_type(t), {"name": vec_type(t), "elem": ca.switch_type(t.type),
                                       "channels": t.channels})
-    return {"top": TOP, "streams": streams, "stages": stages, "arrays": arrays,
+    # The TLAST flags in flight: at most one per frame between the input and the output
+    # process, and a process holds at most one frame, so this depth never stalls the input.
+    last = {"var": LAST_STREAM, "depth": len(graph.stages) + 2}
+    return {"top": TOP, "axis_in": AXIS_IN, "axis_out": AXIS_OUT, "last": last,
+            "streams": streams, "stages": stages, "arrays": arrays,
             "vecs": list(vecs.values()), "io_in": io_fields(graph.tensors[graph.input]),
             "io_out": io_fields(graph.tensors[graph.output]), "axis_bits": AXIS_BITS}
 

@@ -14,7 +14,6 @@ import json
 import math
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,7 @@ import numpy as np
 import addnn.estimate
 from addnn.atomic import atomic_write_text
 from addnn.errors import AddnnError
-from addnn.machine import describe
+from addnn.machine import command_line, describe
 from addnn.rtl.model import Variant
 from addnn.rtl.report import parse_stat, summarise, yosys_version
 from addnn.rtl.sim import SV_DIR
@@ -218,8 +217,7 @@ def run_calibration(out_dir: Path = Path("benchmarks/results"), data_file: Path 
     out_dir = Path(out_dir)
     record = {
         "benchmark": NAME,
-        "command": " ".join(["addnn", *sys.argv[1:]]) if Path(sys.argv[0]).name == "addnn"
-        else " ".join(sys.argv),
+        "command": command_line(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(seconds, 1),
         "machine": describe(), "yosys": yosys_version(exe), "yosys_flags": YOSYS_FLAGS,
         "yosys_script": (f"read_verilog -sv sad_tree.sv; chparam -set PARAM VALUE ... TOP; "

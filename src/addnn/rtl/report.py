@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from addnn.atomic import atomic_write_text
 from addnn.errors import AddnnError
-from addnn.machine import describe
+from addnn.machine import command_line, describe
 from addnn.rtl.model import Variant
 from addnn.rtl.sim import DESIGN
 
@@ -160,8 +159,7 @@ def run_report(sizes=SIZES, out_dir: Path = Path("benchmarks/results"),
         results = [synthesize(s, v, Path(tmp)) for s in sizes for v in variants]
     record = {
         "benchmark": name,
-        "command": " ".join(["addnn", *sys.argv[1:]]) if Path(sys.argv[0]).name == "addnn"
-        else " ".join(sys.argv),
+        "command": command_line(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": describe(),
         "yosys": yosys_version(exe), "yosys_flags": YOSYS_FLAGS,
         "results": [asdict(r) for r in results], "derived": derived(results),

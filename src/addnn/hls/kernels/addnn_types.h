@@ -52,6 +52,9 @@ struct vec {
     T v[N];
 };
 
+// A frame's input TLAST, on its way to the output process (addnn_io.h).
+typedef vec<ap_uint<1>, 1> flag_t;
+
 // Any element value as int64, for the testbench and the stream dumps.
 template <class T>
 inline int64_t as_i64(const T& x) { return static_cast<int64_t>(x); }

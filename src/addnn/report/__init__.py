@@ -1,0 +1,1 @@
+"""``addnn report``: the build's figures on one static HTML page."""
