@@ -136,6 +136,18 @@ def test_without_pynq_the_cli_says_so_in_one_line(package, capsys):
     assert status == 2 and "pynq package" in err and len(err.splitlines()) == 1
 
 
+def test_an_overlay_without_the_dma_driver_is_named(package):
+    cfg = driver.load_config(package / "pynq" / "accelerator.json")
+
+    class Bare:
+        axi_dma_0 = object()            # what PYNQ leaves when its DMA driver did not bind
+
+    with pytest.raises(driver.DriverError, match="no PYNQ DMA driver"):
+        driver.Accelerator(config=cfg, overlay=Bare(), allocate=allocate)
+    with pytest.raises(driver.DriverError, match="no axi_dma_0"):
+        driver.Accelerator(config=cfg, overlay=object(), allocate=allocate)
+
+
 def test_the_driver_refuses_images_it_cannot_take(package):
     cfg = driver.load_config(package / "pynq" / "accelerator.json")
     with pytest.raises(driver.DriverError, match="shape"):
