@@ -17,14 +17,14 @@ import json
 import shutil
 from pathlib import Path
 
-import jinja2
 
 from addnn import __version__
 from addnn.data.samples import normalisation
+from addnn.deploy.pynq_driver import frame_bytes, max_batch
 from addnn.deploy.tclcheck import check_block_design
 from addnn.errors import AddnnError
 from addnn.estimate.boards import load_board
-from addnn.hls.project import load_project, write_directory
+from addnn.hls.project import load_project, template_environment, write_directory
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -38,12 +38,6 @@ IP_CLASSIC = "addnn_prj/solution1/impl/ip"      # vitis_hls -f run_hls.tcl, expo
 UNIFIED_WORK = "addnn_hls"
 IP_UNIFIED = f"{UNIFIED_WORK}/hls/impl/ip"      # v++ -c --mode hls, then --package
 PACKAGE_FILE = "deploy.json"
-
-
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                              autoescape=False)
 
 
 def driver_config(meta: dict, dataset: str) -> dict:
@@ -75,17 +69,17 @@ def render_package(meta: dict, board_name: str, dataset: str,
         raise AddnnError(f"PL clock {clock_mhz} MHz: the HLS IP was built for at most "
                          f"{1000.0 / meta['clock_ns']:.1f} MHz ({meta['clock_ns']} ns)")
     config["clock_mhz"] = clock_mhz
-    frame = config["input"]["WORDS"] * config["input"]["D"] // 8
+    frame = frame_bytes(config["input"])
     ctx = {"version": __version__, "board": {**board.deploy, "name": board.title},
            "part": board.part, "base": BASE, "top": meta["top"], "cells": CELLS,
            "ports": meta["ports"], "axis_in": _axis(meta, "slave"),
            "axis_out": _axis(meta, "master"), "axis_bits": config["input"]["D"],
            "mem_bits": MEM_BITS, "clock_mhz": _mhz(clock_mhz), "dma_length_bits": DMA_LENGTH_BITS,
-           "frame_bytes": frame, "max_batch": ((1 << DMA_LENGTH_BITS) - 1) // frame,
+           "frame_bytes": frame, "max_batch": max_batch(config),
            "ip_repo_candidates": [f"hls/{IP_CLASSIC}", f"hls/{IP_UNIFIED}"],
            "ip_classic": IP_CLASSIC, "ip_unified": IP_UNIFIED, "unified_work": UNIFIED_WORK,
            "config": config, "dataset": dataset}
-    env = _environment()
+    env = template_environment(TEMPLATES)
     return {"build_bd.tcl": env.get_template("build_bd.tcl.j2").render(**ctx),
             "build.sh": env.get_template("build.sh.j2").render(**ctx),
             "README.md": env.get_template("README.md.j2").render(**ctx),

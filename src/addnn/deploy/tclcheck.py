@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from addnn.deploy.pynq_driver import frame_bytes
 from addnn.errors import AddnnError
 
 CATALOG = Path(__file__).with_name("ip_ports.json")
@@ -246,7 +247,7 @@ def _widths(cells: dict, config: dict, meta: dict) -> list[str]:
     errors = []
     tdata = meta["ports"]["interfaces"]
     bits = {i["mode"]: i["signals"]["TDATA"] for i in tdata.values()}
-    frame = max(meta["input"]["WORDS"], meta["output"]["WORDS"]) * meta["input"]["D"] // 8
+    frame = max(frame_bytes(meta["input"]), frame_bytes(meta["output"]))
     for cell, ip in cells.items():
         if "c_sg_length_width" not in ip["config"]:
             continue

@@ -93,8 +93,9 @@ def random_frames(model: ModelWrapper, graph: StageGraph, n: int,
     return (q * 2.0 ** t.type.exponent).astype(np.float32)
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+def template_environment(templates: Path = TEMPLATES) -> jinja2.Environment:
+    """Jinja2 over a folder of code templates: strict, no escaping, trailing newlines kept."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                               autoescape=False)
 
@@ -171,7 +172,7 @@ def generate_project(model: ModelWrapper, out_dir: str | Path, source: str = "mo
         "tb_frames": int(len(inputs)),
         "ports": top_ports(ctx["io_in"]["D"]),
     }
-    env = _environment()
+    env = template_environment()
 
     def write(tmp: Path) -> None:
         (tmp / "src" / "kernels").mkdir(parents=True)

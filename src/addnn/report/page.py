@@ -73,16 +73,15 @@ def comparison_chart(rows: list[dict]) -> str | None:
 
 
 def context(r: Records) -> dict:
-    est = r.get("estimate")
-    charts = {"chart-ladder": ladder_chart(ladder(r)),
-              "chart-comparison": comparison_chart(comparison(r))}
+    est, rungs, designs = r.get("estimate"), ladder(r), comparison(r)
+    charts = {"chart-ladder": ladder_chart(rungs), "chart-comparison": comparison_chart(designs)}
     if est:
         stem = str(r.paths["estimate"]).removesuffix(".estimate.json")
         charts["chart-cycles"] = _file_png(Path(f"{stem}.cycles.png"))
         charts["chart-resources"] = _file_png(Path(f"{stem}.resources.png"))
     commands = sorted({(k, rec["command"]) for k, rec in r.found.items() if rec.get("command")})
-    return {"version": __version__, "build": str(r.build), "ladder": ladder(r),
-            "val_exact": val_exact(r), "estimate": est, "comparison": comparison(r),
+    return {"version": __version__, "build": str(r.build), "ladder": rungs,
+            "val_exact": val_exact(r), "estimate": est, "comparison": designs,
             "dsp": dsp_packing(r), "rtl": r.get("rtl"), "deploy": r.get("deploy"),
             "charts": charts, "missing": r.missing, "commands": commands,
             "chart_ids": CHART_IDS, "sources": {k: str(p) for k, p in r.paths.items()}}
