@@ -127,7 +127,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
                  freeze=not args.finetune_free_bn,
                  teacher=str(args.checkpoint) if args.finetune_distill > 0 else None,
                  distill_weight=args.finetune_distill,
-                 distill_temperature=args.finetune_temperature)
+                 distill_temperature=args.finetune_temperature, val_data=args.val_data)
         from addnn.checkpoint import read_checkpoint
 
         best = read_checkpoint(args.output)["finetune"]
@@ -273,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     qz.add_argument("--finetune-temperature", type=float, default=4.0)
     qz.add_argument("--val-index", help="validation index file for fine-tuning (default: the "
                                         "last 5,000 training images)")
+    qz.add_argument("--val-data", help="select the fine-tuning epoch on the test split of "
+                                       "this directory instead (e.g. unseen test images)")
     qz.set_defaults(func=cmd_quantize)
 
     ex = sub.add_parser("export", help="export a checkpoint to QONNX with Adder2d nodes")

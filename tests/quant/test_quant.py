@@ -251,6 +251,20 @@ def test_finetune_runs_the_training_loop(tmp_path, calibrated_float_resnet20):
     assert meta3["train_state"]["config"]["train"]["teacher"] == str(teacher)
     ft3 = load_model(tmp_path / "ft3.pt")[1]["finetune"]
     assert (ft3["teacher"], ft3["distill_weight"]) == ("float.pt", 1.0)
+    # val_data: epochs are judged on other images (a held-apart set), and so is the PTQ model.
+    from addnn.data import load_samples
+    save_samples(tmp_path / "held.npz", synthetic("cifar10", n=48, seed=5, split="test"),
+                 "cifar10")
+    held = load_samples(tmp_path / "held.npz")     # as the loop reads it (its normalisation)
+    finetune(ptq, tmp_path / "ft4.pt", tmp_path / "run4", str(samples), "cifar10", None, None,
+             epochs=1, lr=1e-4, batch_size=32, val_data=str(tmp_path / "held.npz"))
+    ft4 = load_model(tmp_path / "ft4.pt")[1]["finetune"]
+    from addnn.train import evaluate
+    assert ft4["ptq_val_acc"] == evaluate(q, held, progress=False)["top1"]
+    last, _ = load_model(tmp_path / "run4" / "last.pt")
+    assert ft4["best_val_acc"] == max(ft4["ptq_val_acc"],
+                                      evaluate(last, held, progress=False)["top1"])
+    assert ft4["validation"] == "cifar10 test split of held.npz"
 
 
 def test_hardware_form_of_a_layer_map_equals_its_emulation():

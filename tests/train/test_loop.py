@@ -2,15 +2,18 @@
 
 import csv
 import os
+import pickle
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
-from addnn.checkpoint import read_checkpoint
+from addnn.checkpoint import load_model, read_checkpoint
+from addnn.data import load_cifar
 from addnn.errors import AddnnError
-from addnn.train import load_config, train
+from addnn.train import evaluate, load_config, train
 
 BASE = ["model.arch=lenet5", "data.dataset=synthetic-fashion-mnist", "data.synthetic_size=96",
         "data.batch_size=32", "train.recipe=thesis-adam-cosine-low", "train.epochs=3",
@@ -81,3 +84,45 @@ def test_ddp_two_processes(tmp_path):
                                                      "tensorboard"]
     assert len(list((out / "tensorboard").iterdir())) == 1
     assert len(_rows(out / "metrics.csv")) == 2
+
+
+def _cifar_batch(n, seed, label=None):
+    rng = np.random.default_rng(seed)
+    labels = [label] * n if label is not None else rng.integers(0, 10, n).tolist()
+    return {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": labels}
+
+
+def test_validation_can_come_from_another_directory(tmp_path):
+    """data.val_root: each epoch is validated, and best.pt chosen, on that directory's test
+    split (unseen images) while training reads data.root."""
+    train_dir, dev_dir = tmp_path / "train", tmp_path / "dev"
+    train_dir.mkdir(), dev_dir.mkdir()
+    for i in range(1, 6):
+        (train_dir / f"data_batch_{i}").write_bytes(pickle.dumps(_cifar_batch(20, i)))
+    (train_dir / "test_batch").write_bytes(pickle.dumps(_cifar_batch(40, 9)))
+    # One class only: a model scores 1.0 or 0.0 per image, so the dev set's mean is told
+    # apart from the training copy's mixed-label splits.
+    (dev_dir / "test_batch").write_bytes(pickle.dumps(_cifar_batch(30, 7, label=3)))
+    index = tmp_path / "train.txt"
+    index.write_text("\n".join(str(i) for i in range(64)))
+    out = tmp_path / "run"
+    train(load_config(None, [
+        "model.arch=resnet20", "model.kind=cnn", f"data.root={train_dir}",
+        f"data.train_index={index}", f"data.val_root={dev_dir}", "data.val_split=test",
+        "data.batch_size=32", "train.recipe=thesis-adam-cosine-low", "train.epochs=2",
+        f"train.out={out}", "train.plot=false", "train.tensorboard=false"]))
+    dev = load_cifar(dev_dir, split="test")
+    logged = [float(r["val_acc"]) for r in _rows(out / "metrics.csv")]
+    for name in ("last.pt", "best.pt"):
+        model, data = load_model(out / name)
+        assert evaluate(model, dev, progress=False)["top1"] == \
+            (logged[-1] if name == "last.pt" else max(logged))
+        assert data["train_state"]["best_val_acc"] == max(logged)
+    with torch.no_grad():
+        logits = model.eval()(dev.normalize(dev.images))
+    assert (logits.argmax(1) == 3).float().mean().item() == max(logged)
+    assert len(dev) == 30 and dev.labels.unique().tolist() == [3]
+    with pytest.raises(AddnnError, match="cifar10 not found"):
+        _run(tmp_path / "missing", "model.arch=resnet20", "model.kind=cnn",
+             "data.dataset=cifar10", f"data.root={train_dir}", f"data.train_index={index}",
+             f"data.val_root={tmp_path}", "data.val_split=test")

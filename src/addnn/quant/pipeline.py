@@ -95,11 +95,13 @@ def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dat
              train_index: str | None, val_index: str | None, epochs: int, lr: float,
              batch_size: int = 128, seed: int = 0, freeze: bool = True,
              teacher: str | None = None, distill_weight: float = 0.5,
-             distill_temperature: float = 4.0) -> dict:
+             distill_temperature: float = 4.0, val_data: str | None = None) -> dict:
     """Quantization-aware fine-tuning of a PTQ checkpoint with the training loop (its progress
     bars, logs and checkpoints; integer BN maps in the forward pass). ``freeze`` keeps BN
     statistics and quantizer scales fixed; without it both adapt (better at W4). ``teacher``
     (a checkpoint, e.g. the float model) adds distillation (``addnn.train.distill``).
+    ``val_data`` (a directory with a test split, e.g. unseen test images) replaces the
+    validation images, and so the choice of epoch, in place of ``val_index``.
     Writes the best validation epoch to ``out``; epoch 0 (the PTQ model itself) counts."""
     from addnn.train import load_config, train
 
@@ -119,7 +121,9 @@ def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dat
     if teacher:
         overrides += [f"train.teacher={teacher}", f"train.distill_weight={distill_weight}",
                       f"train.distill_temperature={distill_temperature}"]
-    if val_index:
+    if val_data:
+        overrides += [f"data.val_root={val_data}", "data.val_split=test"]
+    elif val_index:
         overrides.append(f"data.val={val_index}")
     cfg = load_config(None, overrides)
     metrics = train(cfg)
@@ -129,7 +133,8 @@ def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dat
     from addnn.data import load_dataset
     from addnn.train import evaluate
 
-    val = load_dataset(dataset, data_root, "val", val_index)
+    val = (load_dataset(dataset, val_data, "test") if val_data
+           else load_dataset(dataset, data_root, "val", val_index))
     start, _ = load_model(ptq_checkpoint)
     ptq_acc = evaluate(start, val, progress=False)["top1"]
     if ptq_acc >= best_acc:
@@ -141,7 +146,10 @@ def finetune(ptq_checkpoint: Path, out: Path, run_dir: Path, data_root: str, dat
                    "teacher": Path(teacher).name if teacher else None,
                    "distill_weight": distill_weight if teacher else None,
                    "distill_temperature": distill_temperature if teacher else None,
-                   "train_index": train_index,
+                   "train_index": Path(train_index).name if train_index else None,
+                   "validation": (f"{dataset} test split of {Path(val_data).name}" if val_data
+                                  else f"{dataset} val split"
+                                  + (f" listed in {Path(val_index).name}" if val_index else "")),
                    "best_epoch": best_epoch, "best_val_acc": best_acc, "ptq_val_acc": ptq_acc})
     return metrics
 

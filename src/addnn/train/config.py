@@ -38,6 +38,8 @@ class DataConfig:
     train_split: str = "train"
     train_index: str | None = None    # index file: train on exactly these training images
     val_split: str = "val"
+    val_root: str | None = None       # validate on another copy (e.g. a test split:
+                                      # val_split=test); default: root
     batch_size: int | None = None     # None: the recipe's
     eval_batch_size: int = 256
     augment: bool = True

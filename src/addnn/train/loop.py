@@ -143,7 +143,10 @@ def train(cfg: Config, resume: bool = False) -> dict:
                                  **dict(common, val=cfg.data.train_index))
     else:
         train_set = load_dataset(cfg.data.dataset, split=cfg.data.train_split, **common)
-    val_set = load_dataset(cfg.data.dataset, split=cfg.data.val_split, **common)
+    # Model selection (best.pt) follows this set: a held-apart directory such as unseen test
+    # images, through data.val_root, keeps training images out of it.
+    val_set = load_dataset(cfg.data.dataset, split=cfg.data.val_split,
+                           **dict(common, root=cfg.data.val_root or cfg.data.root))
     if train_set.num_classes != cfg.model.num_classes:
         raise AddnnError(f"{train_set.name} has {train_set.num_classes} classes but "
                          f"model.num_classes is {cfg.model.num_classes}")
