@@ -23,6 +23,13 @@ def add_shared_inputs(parser) -> None:
     parser.add_argument("--data", type=Path, default=SHARED / "data" / "cifar-10-batches-py")
 
 
+def add_dev_data(parser) -> None:
+    """--dev-data: the unseen CIFAR-10 test images (JPEG-approximated) that judge models."""
+    parser.add_argument("--dev-data", type=Path, default=SHARED / "data" / "cifar10-test-jpeg",
+                        help="CIFAR-10 test split never trained on (default: the team's "
+                             "8,983 JPEG-approximated images)")
+
+
 def machine() -> dict:
     return {**describe(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
 

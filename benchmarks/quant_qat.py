@@ -30,28 +30,18 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import SHARED, add_shared_inputs, write_result
+from common import add_dev_data, add_shared_inputs, write_result
 
 from addnn.checkpoint import load_model, save_model
 from addnn.data import load_cifar
+from addnn.data.copy_indices import copy_index_sets
 from addnn.errors import AddnnError
 from addnn.models import load_official
 from addnn.quant.pipeline import calibration_subset, finetune, quant_spec, quantize_model
 from addnn.train import evaluate, load_config, train
 from addnn.train.metrics_log import read_csv
 
-VAL_EXACT = np.arange(40000, 41017)
 FLOAT_SPEC = {"arch": "resnet20", "kind": "adder", "num_classes": 10}
-
-
-def training_indices(mask: np.ndarray, which: str) -> np.ndarray:
-    """``exact``: the exact-pixel images of batches 1-4; ``all``: every image but val-exact."""
-    keep = np.ones(len(mask), dtype=bool)
-    keep[VAL_EXACT] = False
-    if which == "exact":
-        keep &= mask
-        keep[40000:] = False
-    return np.flatnonzero(keep)
 
 
 def finetune_float(args, start: Path, teacher: Path | None, index: Path, run: Path,
@@ -75,7 +65,7 @@ def finetune_float(args, start: Path, teacher: Path | None, index: Path, run: Pa
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_shared_inputs(parser)
-    parser.add_argument("--dev-data", type=Path, default=SHARED / "data" / "cifar10-test-jpeg")
+    add_dev_data(parser)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--cases", default="addnn:8,addnn:6,addnn:4,thesis:8")
@@ -103,15 +93,15 @@ def main(argv=None) -> int:
         return 2
     rows = []
     try:
-        train_idx = training_indices(mask, args.train_set)
-        np.savetxt(work / "train.txt", train_idx, fmt="%d")
-        np.savetxt(work / "val.txt", VAL_EXACT, fmt="%d")
-        val = full.subset(VAL_EXACT, "val-exact")
+        sets = copy_index_sets(mask)
+        np.savetxt(work / "train.txt", sets["exact_calib" if args.train_set == "exact"
+                                            else "train_all"], fmt="%d")
+        np.savetxt(work / "val.txt", sets["val_exact"], fmt="%d")
+        val = full.subset(sets["val_exact"], "val-exact")
         start = work / "float.pt"
         save_model(start, model, FLOAT_SPEC)
         teacher = start if args.distill > 0 else None
-        exact = np.flatnonzero(mask)
-        calib = calibration_subset(full.subset(exact[exact < 40000]), 1024)
+        calib = calibration_subset(full.subset(sets["exact_calib"]), 1024)
 
         def both(m) -> dict:
             return {"val_exact": evaluate(m, val, progress=False)["top1"],
@@ -164,9 +154,10 @@ def main(argv=None) -> int:
                   f"{args.epochs}, chosen on {args.select})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    train_desc = ("the 4,068 exact-pixel images of data_batch_1..4" if args.train_set == "exact"
-                  else "all 48,983 training images except val-exact (indices 0-39999 and "
-                       "41017-49999 of data_batch_1..5)")
+    train_desc = ("the 4,068 exact-pixel images of data_batch_1..4 (exact_calib.txt of "
+                  "scripts/cifar_copy_indices.py)" if args.train_set == "exact"
+                  else "all 48,983 training images but val-exact (train_all.txt of "
+                       "scripts/cifar_copy_indices.py)")
     write_result("quant_qat", {
         "data": {"fine_tuning": f"CIFAR-10 approximate copy: {train_desc}, augmented",
                  "val_exact": "CIFAR-10 approximate copy, val-exact = the 1,017 exact-pixel "

@@ -1,8 +1,9 @@
 """Index files for the team's approximate CIFAR-10 copy (see its README).
 
-Writes, from ``exact_train_mask.npy``:
+Writes, from ``exact_train_mask.npy`` (``addnn.data.copy_indices``):
 - ``exact_calib.txt``: the 4,068 exact-pixel images of data_batch_1..4 (calibration, fine-tuning);
-- ``val_exact.txt``: the 1,017 exact-pixel images at the start of data_batch_5 (validation).
+- ``val_exact.txt``: the 1,017 exact-pixel images at the start of data_batch_5 (validation);
+- ``train_all.txt``: the 48,983 training images but val-exact (fine-tuning on all images).
 
     python scripts/cifar_copy_indices.py DATA_DIR [OUT_DIR]
 """
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from addnn.data.copy_indices import copy_index_sets
+
 
 def main() -> int:
     if len(sys.argv) < 2:
@@ -19,12 +22,11 @@ def main() -> int:
         return 2
     data = Path(sys.argv[1])
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(".")
-    exact = np.flatnonzero(np.load(data / "exact_train_mask.npy"))
+    sets = copy_index_sets(np.load(data / "exact_train_mask.npy"))
     out.mkdir(parents=True, exist_ok=True)
-    np.savetxt(out / "exact_calib.txt", exact[exact < 40000], fmt="%d")
-    np.savetxt(out / "val_exact.txt", exact[(exact >= 40000) & (exact < 50000)], fmt="%d")
-    print(f"wrote {out / 'exact_calib.txt'} ({int((exact < 40000).sum())} indices) and "
-          f"{out / 'val_exact.txt'} ({int(((exact >= 40000) & (exact < 50000)).sum())})")
+    for name, idx in sets.items():
+        np.savetxt(out / f"{name}.txt", idx, fmt="%d")
+        print(f"wrote {out / f'{name}.txt'} ({len(idx)} indices)")
     return 0
 
 

@@ -123,7 +123,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         from addnn.quant.pipeline import finetune
 
         finetune(ptq_path, args.output, run_dir, args.calib_data, args.dataset,
-                 args.calib_index, args.val_index, args.finetune_epochs, args.finetune_lr,
+                 args.finetune_index or args.calib_index, args.val_index,
+                 args.finetune_epochs, args.finetune_lr,
                  freeze=not args.finetune_free_bn,
                  teacher=str(args.checkpoint) if args.finetune_distill > 0 else None,
                  distill_weight=args.finetune_distill,
@@ -263,7 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     qz.add_argument("--reestimate-bn", action="store_true",
                     help="recompute BN statistics with the quantized network")
     qz.add_argument("--finetune-epochs", type=int, default=0,
-                    help="quantization-aware fine-tuning epochs on the calibration images")
+                    help="quantization-aware fine-tuning epochs (on the calibration images "
+                         "unless --finetune-index)")
+    qz.add_argument("--finetune-index", help="index file of the training images to fine-tune "
+                                             "on (default: the calibration images)")
     qz.add_argument("--finetune-lr", type=float, default=1e-4)
     qz.add_argument("--finetune-free-bn", action="store_true",
                     help="let BN statistics and quantizer scales adapt while fine-tuning")
