@@ -144,3 +144,49 @@ def test_torch_evaluation_of_the_map_is_bit_identical(seed, relu):
     ref = bn_requant_reference(acc.transpose(0, 1).numpy(), inp.exponent, bn, out, relu)
     assert np.array_equal(fast.transpose(0, 1).numpy(), ref)
     assert torch.equal(fast, bn_requant_map(bn, inp, out, relu)(acc))
+
+
+def _fraction_bn(v: int, e_in: int, a: float, b: float, e_out: int, out: IntType,
+                 relu: bool) -> int:
+    """BN + requantization in exact rationals: round_half_even((v 2^e_in a + b) / 2^e_out)."""
+    from fractions import Fraction
+    y = Fraction(v) * Fraction(2) ** e_in * Fraction(a) + Fraction(b)
+    if relu:
+        y = max(y, Fraction(0))
+    return min(max(round(y / Fraction(2) ** e_out), out.lo), out.hi)   # round(): half-even
+
+
+@st.composite
+def tie_cases(draw):
+    """A power-of-two ``a`` and a ``b`` on the half-step of the output grid, so every product
+    on a grid at least as fine as the output's lands exactly on .5 (float64 is then exact)."""
+    e_in, e_out = draw(st.integers(-8, 0)), draw(st.integers(-6, 2))
+    channels = draw(st.integers(1, 4))
+    k = [draw(st.integers(e_out - e_in, e_out - e_in + 2)) for _ in range(channels)]
+    a = np.array([draw(st.sampled_from([1.0, -1.0])) * 2.0 ** kk for kk in k])
+    b = np.array([(draw(st.integers(-40, 40)) + 0.5) * 2.0 ** e_out for _ in range(channels)])
+    return e_in, e_out, a, b
+
+
+@given(case=tie_cases(), in_bits=st.sampled_from([6, 8, 11]), relu=st.booleans(),
+       signed_out=st.booleans())
+def test_bn_map_rounds_exact_ties_half_to_even(case, in_bits, relu, signed_out):
+    from addnn.numeric import BNAffine, bn_requant_torch
+    e_in, e_out, a, b = case
+    bn = BNAffine(a, b)
+    in_type, out = IntType(in_bits, True, e_in), IntType(8, signed_out, e_out)
+    grid = np.arange(in_type.lo, in_type.hi + 1)
+    acc = np.broadcast_to(grid, (len(a), len(grid)))
+    expected = np.array([[_fraction_bn(int(v), e_in, a[c], b[c], e_out, out, relu)
+                          for v in grid] for c in range(len(a))])
+    from fractions import Fraction
+    # Every unclipped input is a tie: half up (or away from zero) would move half of them.
+    assert all((Fraction(int(v)) * Fraction(2) ** e_in * Fraction(a[0]) + Fraction(b[0]))
+               / Fraction(2) ** e_out % 1 == Fraction(1, 2) for v in grid[:16])
+    assert (bn_requant_reference(acc, e_in, bn, out, relu) == expected).all()
+    m = bn_requant_map(bn, in_type, out, relu)
+    assert m.kind == ("table" if in_bits <= 8 else "thresholds")
+    x = torch.from_numpy(np.ascontiguousarray(acc))[None]                 # [1, C, L]
+    assert m(x)[0].numpy().tolist() == expected.tolist()
+    assert bn_requant_torch(x, e_in, bn, out, relu)[0].numpy().tolist() == expected.tolist()
+
