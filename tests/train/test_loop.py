@@ -43,6 +43,32 @@ def test_resume_is_exact(tmp_path):
         b["train_state"]["optimizer"]["state"][0]["step"]
     assert _rows(tmp_path / "straight" / "metrics.csv") == \
         _rows(tmp_path / "stopped" / "metrics.csv")
+    # The whole training state, and best.pt (what later epochs are judged against), too.
+    for name in ("last.pt", "best.pt"):
+        a = read_checkpoint(tmp_path / "straight" / name)
+        b = read_checkpoint(tmp_path / "stopped" / name)
+        _assert_same(a["train_state"], b["train_state"], f"{name}:train_state")
+        _assert_same(a["state_dict"], b["state_dict"], f"{name}:state_dict")
+
+
+def _assert_same(a, b, where):
+    """Recursive equality of checkpoint contents; tensors bit for bit."""
+    if where.endswith("config"):        # differs in train.out and stop_at only
+        a = {**a, "train": {k: v for k, v in a["train"].items() if k not in ("out", "stop_at")}}
+        b = {**b, "train": {k: v for k, v in b["train"].items() if k not in ("out", "stop_at")}}
+    assert type(a) is type(b), where
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _assert_same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_same(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where
 
 
 def test_outputs_and_guards(tmp_path):
@@ -83,7 +109,35 @@ def test_ddp_two_processes(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["best.pt", "last.pt", "metrics.csv",
                                                      "tensorboard"]
     assert len(list((out / "tensorboard").iterdir())) == 1
-    assert len(_rows(out / "metrics.csv")) == 2
+    rows = _rows(out / "metrics.csv")
+    assert len(rows) == 2
+    # The ranks share the work: each takes its 48 of the 96 images in 3 steps of 16, so an
+    # epoch trains on 96 images in all; two ranks that each took all of them would give 192.
+    assert [int(r["train_images"]) for r in rows] == [96, 96]
+
+
+@pytest.mark.parametrize("world", [2, 3])
+@pytest.mark.parametrize("equal_shards", [True, False])
+def test_ranks_see_each_image_once_per_epoch(world, equal_shards):
+    """Across the ranks of one epoch every image comes once (equal shards drop at most
+    world - 1 leftover images, the same on every epoch's permutation size), and epochs differ
+    in order. Labels carry each image's index."""
+    from addnn.data import BatchLoader, ImageDataset
+    n = 101
+    data = ImageDataset("ids", torch.zeros(n, 1, 2, 2, dtype=torch.uint8), torch.arange(n),
+                        n, (0.0,), (1.0,))
+    for epoch in (0, 1):
+        seen = []
+        for rank in range(world):
+            loader = BatchLoader(data, 8, shuffle=True, seed=3, rank=rank, world_size=world,
+                                 equal_shards=equal_shards)
+            loader.set_epoch(epoch)
+            seen += [int(i) for _, labels in loader for i in labels]
+        assert len(seen) == len(set(seen))
+        assert len(seen) == (n - n % world if equal_shards else n)
+        if epoch == 0:
+            first = seen
+    assert seen != first
 
 
 def _cifar_batch(n, seed, label=None):

@@ -88,7 +88,9 @@ def _train_epoch(model, loader, optimizer, scheduler, step_per_batch: bool, devi
     bar.close()
     elapsed = time.perf_counter() - start
     loss_sum, correct, seen, elapsed = all_sum([loss_sum, correct, seen, elapsed], info, device)
+    # train_images: summed over ranks, so DDP shows each rank did its share, not all of it.
     return {"train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
+            "train_images": int(seen),
             "images_per_s": seen / max(elapsed / info.world_size, 1e-9),
             "seconds": elapsed / info.world_size}
 

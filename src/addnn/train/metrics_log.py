@@ -7,15 +7,15 @@ from pathlib import Path
 
 from addnn.atomic import atomic_write
 
-COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "images_per_s",
-           "seconds")
+COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "train_images", "val_loss", "val_acc",
+           "images_per_s", "seconds")
 
 
 def read_csv(path: str | Path) -> list[dict]:
     def value(key, text):
         if text in ("", None):
             return None
-        return int(float(text)) if key == "epoch" else float(text)
+        return int(float(text)) if key in ("epoch", "train_images") else float(text)
 
     with open(path, newline="") as f:
         return [{k: value(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
