@@ -1,6 +1,8 @@
 """Lowering the exported QONNX graph to the integer graph: exactness against PyTorch, every
 pass on small random nets, checked execution, and refusals."""
 
+from unittest import mock
+
 import numpy as np
 import pytest
 import torch
@@ -104,9 +106,24 @@ def test_every_pass_on_small_nets_is_exact(c0, c1, k, pad, stride, bits, stem_k,
     assert np.array_equal(q * scale, torch_logits(model, x, integer=True))
     # The slow path (qonnx's executor) gives the same integers as the batch path.
     assert np.array_equal(run_integer(integer, x.numpy(), fast=False), q)
-    # float32-BN mode (the reference design's arithmetic) lowers and runs within its types.
+    # float32-BN mode (the reference design's arithmetic) equals the model with its BN maps
+    # evaluated the same way in torch float32.
     fbn = run_integer(lower_to_integer(g, "float32"), x.numpy())
-    assert fbn.shape == q.shape and fbn.dtype == np.int64
+    assert fbn.dtype == np.int64
+    with mock.patch("addnn.quant.layers.bn_requant_torch", bn_requant_float32_torch):
+        assert np.array_equal(fbn * scale, torch_logits(model, x, integer=True))
+
+
+def bn_requant_float32_torch(acc, exponent, bn, out, relu):
+    """The reference design's BN in torch float32: v = acc 2^e, then v a + b (two float32
+    roundings), ReLU, round half-even onto the output grid, clamp."""
+    a, b = (torch.from_numpy(t).view(1, -1, *(1,) * (acc.dim() - 2))
+            for t in bn.affine().float32())
+    v = acc.float() * 2.0 ** exponent
+    y = v * a + b
+    if relu:
+        y = torch.relu(y)
+    return torch.round(y / 2.0 ** out.exponent).clamp(out.lo, out.hi).long()
 
 
 @given(seed=st.integers(0, 10_000), relu=st.booleans(), e_in=st.integers(-8, 0),
