@@ -66,10 +66,11 @@ def test_resnet20_exports_20_adder_nodes_and_agrees(preset, data, calibrated_flo
         # BN is a float32 multiply and add on both sides: the same bits.
         assert np.array_equal(got, expected)
     else:
-        # onnxruntime's BatchNormalization rounds differently from PyTorch's; a flipped
-        # rounding moves a logit by a few quantization steps.
-        assert np.abs(got - expected).max() <= 0.05 * span
-        assert (got.argmax(1) == expected.argmax(1)).mean() >= 0.75
+        # onnxruntime's BatchNormalization evaluates in another order than PyTorch's: float32
+        # ulps (measured 8.1e-8 of the span for thesis, 0 for thesis-dwbn), never a flipped
+        # quantization step, and the same argmax on every image.
+        assert np.abs(got - expected).max() <= 1e-6 * span
+        assert (got.argmax(1) == expected.argmax(1)).all()
 
 
 class OneAdder(nn.Module):
@@ -128,6 +129,11 @@ def test_qcdq_of_an_8_bit_model_and_refusal_of_wider(data, calibrated_float_resn
     graph = export_model(model, tmp_path / "q.onnx", "qcdq", shape=(3, 6, 6))
     ops = count_ops(graph)
     assert ops["Adder2d"] == 1 and ops["QuantizeLinear"] >= 1 and "Quant" not in ops
+    # It runs, and gives the model's outputs bit for bit (all values on 8-bit grids).
+    x = torch.randn(4, 3, 6, 6) * 2
+    with torch.no_grad():
+        expected = model(x).numpy()
+    assert np.array_equal(run(graph, x), expected)
     q, _ = quantize_model(calibrated_float_resnet20(data), "addnn", 8, data)
     out = tmp_path / "wide.onnx"
     with pytest.raises(AddnnError, match="use --format qonnx"):

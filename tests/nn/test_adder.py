@@ -26,12 +26,19 @@ def test_init_is_standard_normal():
     assert abs(w.std().item() - 1.0) < 0.03
 
 
-def test_no_bias_by_default_and_gradients_flow():
-    layer = Adder2d(2, 4, 1)
+def test_no_bias_by_default_and_gradients_equal_the_reference():
+    """Gradients of the module: grad_input is AdderNet's HardTanh(w - x) back-propagation and
+    grad_weight the full-precision (x - w) one, rescaled by eta (reference.backward)."""
+    torch.manual_seed(2)
+    layer = Adder2d(2, 4, 3, padding=1, eta=None).double()
     assert layer.bias is None
-    x = torch.randn(1, 2, 4, 4, requires_grad=True)
-    layer(x).sum().backward()
-    assert x.grad is not None and layer.weight.grad is not None
+    x = torch.randn(1, 2, 4, 4, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(1, 4, 4, 4, dtype=torch.float64)
+    layer(x).backward(g)
+    ref_gx, ref_gw = reference.backward(x.detach(), layer.weight.detach(), g, 1, 1,
+                                        eta=None)
+    assert torch.allclose(x.grad, ref_gx, rtol=0, atol=1e-12)
+    assert torch.allclose(layer.weight.grad, ref_gw, rtol=0, atol=1e-12)
 
 
 def test_repr_names_the_configuration():
@@ -42,6 +49,14 @@ def test_repr_names_the_configuration():
 def test_eta_reaches_the_op(eta):
     torch.manual_seed(1)
     layer = Adder2d(2, 3, 3, padding=1, eta=eta).double()
-    layer(torch.randn(2, 2, 5, 5, dtype=torch.float64)).sum().backward()
-    if eta is not None:
+    x = torch.randn(2, 2, 5, 5, dtype=torch.float64)
+    layer(x).sum().backward()
+    raw = reference.backward(x, layer.weight.detach(), torch.ones(2, 3, 5, 5,
+                                                                  dtype=torch.float64), 1, 1,
+                             eta=None)[1]
+    if eta is None:     # no rescaling: the raw full-precision gradient
+        assert torch.allclose(layer.weight.grad, raw, rtol=0, atol=1e-12)
+    else:               # the same direction, with norm eta * sqrt(numel)
         assert abs(layer.weight.grad.norm().item() - eta * layer.weight.numel() ** 0.5) < 1e-9
+        expected = raw / raw.norm() * eta * layer.weight.numel() ** 0.5
+        assert torch.allclose(layer.weight.grad, expected, rtol=0, atol=1e-12)

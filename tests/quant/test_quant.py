@@ -151,7 +151,7 @@ def test_integer_bn_emulation_equals_the_contract():
                           expected)
 
 
-def test_ptq_on_tiny_model_and_data(calibrated_float_resnet20):
+def test_ptq_structure_on_tiny_model_and_data(calibrated_float_resnet20):
     _float_model = calibrated_float_resnet20
     data = synthetic("cifar10", n=64)
     model = _float_model(data)
@@ -186,16 +186,37 @@ def test_non_power_of_two_scale_is_named(calibrated_float_resnet20):
         scale_exponents(q, x)
 
 
-def test_shipped_default_is_integer_and_exact_on_samples():
+@pytest.mark.parametrize("bits,agreement,error", [(8, 0.98, 0.1), (4, 0.93, 0.3)])
+def test_ptq_of_the_released_model_follows_float(bits, agreement, error):
+    """PTQ of the released float model, calibrated on 128 shipped samples and judged on the
+    other 128 against the float model itself (measured: W8 99.2% argmax agreement, logit
+    error 5.8% of the span; W4 96.9%, 19.4%)."""
+    from addnn.data import load_samples
+    samples = load_samples(ROOT / "assets" / "samples" / "cifar10_val_exact_256.npz")
+    model, _ = load_model(ROOT / "assets" / "models" / "resnet20_adder_official.pt")
+    q, _ = quantize_model(model.eval(), "addnn", bits, samples.subset(np.arange(128)))
+    x = samples.normalize(samples.images[128:])
+    with torch.no_grad():
+        ref, out = model(x), q.eval()(x)
+    assert (out.argmax(1) == ref.argmax(1)).float().mean().item() >= agreement
+    assert (out - ref).abs().max().item() <= error * (ref.max() - ref.min()).item()
+
+
+def test_shipped_default_is_integer_and_agrees_with_float_on_samples():
     model, data = load_model(ROOT / "assets" / "models" / "resnet20_adder_addnn_w8.pt")
     assert data["model"]["quant"] == {"preset": "addnn", "bits": 8}
     bnacts = [m for m in model.modules() if isinstance(m, BNAct)]
     assert bnacts and all(m.integer for m in bnacts)
     from addnn.data import load_samples
     samples = load_samples(ROOT / "assets" / "samples" / "cifar10_val_exact_256.npz")
+    float_model, _ = load_model(ROOT / "assets" / "models" / "resnet20_adder_official.pt")
+    x = samples.normalize(samples.images)
     with torch.no_grad():
-        logits = model.eval()(samples.normalize(samples.images[:32]))
-    assert (logits.argmax(1) == samples.labels[:32]).float().mean() >= 0.95
+        logits, ref = model.eval()(x), float_model.eval()(x)
+    # Training images of the released model: it gets all 256 right, and so does its W8A8
+    # PTQ (measured); one image may flip.
+    assert (logits.argmax(1) == ref.argmax(1)).float().mean() >= 255 / 256
+    assert (logits.argmax(1) == samples.labels).float().mean() >= 255 / 256
 
 
 def test_bad_quant_requests():
