@@ -15,10 +15,23 @@ MODEL = ROOT / "assets" / "models" / "resnet20_adder_official.pt"
 SAMPLES = ROOT / "assets" / "samples" / "cifar10_val_exact_256.npz"
 
 
-def test_eval_shipped_model_on_shipped_samples(capsys):
-    assert main(["eval", str(MODEL), "--data", str(SAMPLES)]) == 0
+def test_eval_shipped_model_on_shipped_samples(capsys, tmp_path):
+    """The reported top-1 and count equal a direct forward pass of the model."""
+    import json
+
+    from addnn.checkpoint import load_model
+    from addnn.data import load_samples
+    assert main(["eval", str(MODEL), "--data", str(SAMPLES), "--json",
+                 str(tmp_path / "e.json")]) == 0
     out = capsys.readouterr().out
-    assert "cifar10-samples" in out and "/256 images" in out
+    model, _ = load_model(MODEL)
+    samples = load_samples(SAMPLES)
+    with torch.no_grad():
+        correct = int((model.eval()(samples.normalize(samples.images)).argmax(1)
+                       == samples.labels).sum())
+    record = json.loads((tmp_path / "e.json").read_text())
+    assert (record["correct"], record["images"]) == (correct, 256)
+    assert f"({correct}/256 images)" in out and "cifar10-samples" in out
 
 
 def test_import_official_round_trip(tmp_path, capsys):
@@ -31,6 +44,12 @@ def test_import_official_round_trip(tmp_path, capsys):
                  str(tmp_path / "f.pt")]) == 0
     assert main(["eval", str(tmp_path / "f.pt"), "--data", str(SAMPLES)]) == 0
     assert "top-1" in capsys.readouterr().out
+    # Every weight landed where it belongs: the imported model computes the same logits.
+    from addnn.checkpoint import load_model
+    imported, _ = load_model(tmp_path / "f.pt")
+    x = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(imported.eval()(x), model.eval()(x))
 
 
 @pytest.mark.parametrize("argv, message", [
