@@ -94,8 +94,9 @@ def main(argv=None) -> int:
     rows = []
     try:
         sets = copy_index_sets(mask)
-        np.savetxt(work / "train.txt", sets["exact_calib" if args.train_set == "exact"
-                                            else "train_all"], fmt="%d")
+        # Named as scripts/cifar_copy_indices.py names them: checkpoints record the name.
+        index = work / ("exact_calib.txt" if args.train_set == "exact" else "train_all.txt")
+        np.savetxt(index, sets[index.stem], fmt="%d")
         np.savetxt(work / "val.txt", sets["val_exact"], fmt="%d")
         val = full.subset(sets["val_exact"], "val-exact")
         start = work / "float.pt"
@@ -118,14 +119,18 @@ def main(argv=None) -> int:
             out, run = work / f"{name}.pt", work / f"{name}.run"
             if preset == "float":
                 before = reference
-                finetune_float(args, start, teacher, work / "train.txt", run, out)
+                finetune_float(args, start, teacher, index, run, out)
                 best_epoch = load_model(run / "best.pt")[1]["train_state"]["epoch"]
             else:
                 q, _ = quantize_model(model, preset, int(bits), calib)
                 before = both(q)
                 ptq = work / f"{name}.ptq.pt"
-                save_model(ptq, q, quant_spec(q, "resnet20"))
-                finetune(ptq, out, run, str(args.data), "cifar10", str(work / "train.txt"),
+                save_model(ptq, q, quant_spec(q, "resnet20"), data={"dataset": "cifar10"},
+                           source=f"benchmarks/quant_qat.py: PTQ {preset} W{bits}A{bits}",
+                           calibration={"images": len(calib), "dataset": "exact_calib.txt "
+                                        "(exact-pixel images of data_batch_1..4)",
+                                        "bn_reestimated": False})
+                finetune(ptq, out, run, str(args.data), "cifar10", str(index),
                          str(work / "val.txt"), args.epochs, args.lr,
                          freeze=not args.free_bn, seed=args.seed,
                          teacher=str(teacher) if teacher else None,

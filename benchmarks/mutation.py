@@ -1,0 +1,149 @@
+"""Mutation testing of the numeric core with mutmut (``make mutate``, outside ``make test``).
+
+Each scope (a set of modules and the tests that should catch their bugs) runs mutmut in its
+own scratch copy of the project under ``build/mutate/<scope>/``: mutmut reads its settings
+from the working directory's pyproject.toml and writes ``mutants/`` there. Survivors judged
+equivalent (no test could tell them apart) are listed with a reason in
+``benchmarks/mutation_equivalent.json``; every other survivor counts against the kill rate.
+
+    python benchmarks/mutation.py [--scopes numeric,custom_op,...] [--out JSON]
+
+Writes ``benchmarks/results/mutation.json``: per scope the mutants, killed (including those
+that time out), survived, equivalent, no tests, the kill rate of the non-equivalent mutants,
+and each survivor's diff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import write_result
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# scope -> (modules to mutate, tests that run against them, target kill rate)
+SCOPES = {
+    "numeric": (["src/addnn/numeric.py"],
+                ["tests/test_numeric.py", "tests/quant/test_bn_against_torch.py"], 0.95),
+    "custom_op": (["src/addnn/custom_op/*"], ["tests/custom_op", "tests/transform"], 0.95),
+    "transform": (["src/addnn/transform/*"], ["tests/transform"], 0.95),
+    "ops": (["src/addnn/ops/reference.py", "src/addnn/ops/sad_torch.py",
+             "src/addnn/ops/shapes.py", "src/addnn/ops/adder_autograd.py"],
+            ["tests/ops", "tests/nn"], 0.90),
+    "train": (["src/addnn/train/loop.py", "src/addnn/train/distributed.py",
+               "src/addnn/data/loader.py"], ["tests/train"], 0.90),
+}
+EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.json"
+STATUS = {"killed": "killed", "timeout": "killed", "survived": "survived",
+          "no tests": "no_tests", "suspicious": "survived", "skipped": "skipped",
+          "segfault": "killed", "check was interrupted by user": "interrupted"}
+
+
+def _config(modules: list[str], tests: list[str]) -> str:
+    quoted = lambda items: ", ".join(json.dumps(i) for i in items)  # noqa: E731
+    return ("\n[tool.mutmut]\nsource_paths = [\"src/addnn\"]\n"
+            f"only_mutate = [{quoted(modules)}]\n"
+            f"pytest_add_cli_args_test_selection = [{quoted(tests)}]\n"
+            "pytest_add_cli_args = [\"-x\", \"-q\", \"-p\", \"no:cacheprovider\"]\n"
+            "also_copy = [\"assets\"]\n"
+            # torch and OpenMP are not fork-safe once their thread pools run: fork the
+            # workers from a clean server process.
+            "process_isolation = \"forkserver\"\n")
+
+
+def _scratch(scope: str, modules: list[str], tests: list[str]) -> Path:
+    work = ROOT / "build" / "mutate" / scope
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for name in ("src", "tests", "assets"):
+        shutil.copytree(ROOT / name, work / name,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    text = (ROOT / "pyproject.toml").read_text()
+    (work / "pyproject.toml").write_text(text + _config(modules, tests))
+    return work
+
+
+def _mutmut(work: Path, *args: str, check: bool = True) -> str:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "CI": "true"}
+    exe = Path(sys.executable).with_name("mutmut")
+    proc = subprocess.run([str(exe), *args], cwd=work, env=env, capture_output=True,
+                          text=True)
+    if check and proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        raise SystemExit(f"mutate: mutmut {' '.join(args)} failed in {work}: "
+                         + " | ".join(tail))
+    return proc.stdout
+
+
+def run_scope(scope: str, equivalent: dict) -> dict:
+    modules, tests, target = SCOPES[scope]
+    work = _scratch(scope, modules, tests)
+    start = time.perf_counter()
+    _mutmut(work, "run", "--max-children", "2")
+    listing = _mutmut(work, "results", "--all", "true")
+    counts = {"killed": 0, "survived": 0, "no_tests": 0, "skipped": 0, "interrupted": 0,
+              "equivalent": 0}
+    survivors, judged = [], []
+    for line in listing.splitlines():
+        m = re.match(r"\s*([\w.]+__mutmut_\d+): (.+)$", line)
+        if not m:
+            continue
+        name, status = m.group(1), STATUS.get(m.group(2).strip(), "survived")
+        if status in ("survived", "no_tests") and name in equivalent:
+            counts["equivalent"] += 1
+            judged.append({"mutant": name, "reason": equivalent[name]})
+            continue
+        counts[status] += 1
+        if status in ("survived", "no_tests"):
+            diff = _mutmut(work, "show", name, check=False)
+            survivors.append({"mutant": name, "status": status,
+                              "diff": [ln for ln in diff.splitlines()
+                                       if ln.startswith(("+", "-"))
+                                       and not ln.startswith(("+++", "---"))]})
+    scored = counts["killed"] + counts["survived"] + counts["no_tests"]
+    rate = counts["killed"] / scored if scored else None
+    return {"modules": modules, "tests": tests, "target_kill_rate": target,
+            "mutants": sum(counts.values()), **counts, "kill_rate": rate,
+            "meets_target": rate is not None and rate >= target,
+            "seconds": round(time.perf_counter() - start, 1),
+            "survivors": survivors, "equivalent_mutants": judged}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scopes", default=",".join(SCOPES))
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.scopes.split(",") if s not in SCOPES]
+    if unknown:
+        print(f"mutate: unknown scope {unknown[0]!r}: expected {', '.join(SCOPES)}",
+              file=sys.stderr)
+        return 2
+    if shutil.which("mutmut", path=str(Path(sys.executable).parent)) is None:
+        print("mutate: mutmut is not installed: pip install -e '.[mutation]'", file=sys.stderr)
+        return 2
+    equivalent = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+    scopes = {}
+    for scope in args.scopes.split(","):
+        scopes[scope] = run_scope(scope, equivalent)
+        s = scopes[scope]
+        rate = "n/a" if s["kill_rate"] is None else f"{100 * s['kill_rate']:.1f}%"
+        print(f"{scope:10} {s['mutants']:5} mutants  killed {s['killed']:5}  survived "
+              f"{s['survived']:4}  no tests {s['no_tests']:3}  equivalent "
+              f"{s['equivalent']:3}  kill rate {rate} (target "
+              f"{100 * s['target_kill_rate']:.0f}%)  {s['seconds']:.0f} s", flush=True)
+    write_result("mutation", {"tool": "mutmut 3.8.1", "scopes": scopes,
+                              "equivalent_list": str(EQUIVALENT.relative_to(ROOT))}, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
