@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.addnn-stamp
 
-.PHONY: setup system-deps demo test bench clean
+.PHONY: setup system-deps demo test mutate bench clean
 
 setup: system-deps $(STAMP)
 
@@ -69,6 +69,11 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# Mutation testing of the numeric core (not part of `make test`): benchmarks/results/mutation.json
+mutate: setup
+	$(PY) -m pip install -q -e '.[test,mutation]'
+	$(PY) benchmarks/mutation.py
 
 bench: demo
 	$(PY) benchmarks/estimate_compare.py

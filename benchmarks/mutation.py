@@ -56,7 +56,10 @@ def _config(modules: list[str], tests: list[str]) -> str:
             "also_copy = [\"assets\"]\n"
             # torch and OpenMP are not fork-safe once their thread pools run: fork the
             # workers from a clean server process.
-            "process_isolation = \"forkserver\"\n")
+            "process_isolation = \"forkserver\"\n"
+            # An infinite-loop mutant is stopped after 6x its tests' CPU time, not mutmut's
+            # default 30x: the bisections and while-loops of the contract give many of them.
+            "timeout_multiplier = 3.0\n")
 
 
 def _scratch(scope: str, modules: list[str], tests: list[str]) -> Path:

@@ -190,3 +190,69 @@ def test_bn_map_rounds_exact_ties_half_to_even(case, in_bits, relu, signed_out):
     assert m(x)[0].numpy().tolist() == expected.tolist()
     assert bn_requant_torch(x, e_in, bn, out, relu)[0].numpy().tolist() == expected.tolist()
 
+
+
+@given(lo=st.integers(-300, 300), width=st.integers(0, 300), e=st.integers(-9, 9))
+def test_for_range_is_the_narrowest_type(lo, width, e):
+    hi = lo + width                                   # width 0: a single value is a range
+    t = IntType.for_range(lo, hi, e)
+    assert (t.signed, t.exponent) == (lo < 0, e)
+    fits = lambda b: (-(1 << (b - 1)) if lo < 0 else 0) <= lo and \
+        hi <= ((1 << (b - 1)) - 1 if lo < 0 else (1 << b) - 1)           # noqa: E731
+    assert fits(t.bits) and (t.bits == 1 or not fits(t.bits - 1))
+    with pytest.raises(ValueError, match=rf"empty range \[{hi + 1}, {hi}\]"):
+        IntType.for_range(hi + 1, hi)
+
+
+@pytest.mark.parametrize("scale", [0.0, -0.5, float("inf"), float("nan")])
+def test_exponent_of_names_non_positive_and_non_finite_scales(scale):
+    with pytest.raises(ValueError, match=r"^scale is .*, not a positive power of two$"):
+        exponent_of(scale)
+
+
+def test_requantize_clamps_both_ends_in_torch_and_numpy():
+    out = IntType(4, True, 0)                        # [-8, 7]
+    q = [-100, -9, -8, 7, 8, 100]
+    assert requantize(torch.tensor(q), 0, out).tolist() == [-8, -8, -8, 7, 7, 7]
+    assert requantize(np.array(q), 0, out).tolist() == [-8, -8, -8, 7, 7, 7]
+
+
+def test_adder_int_defaults_and_dtype():
+    gen = torch.Generator().manual_seed(0)
+    qx = torch.randint(0, 16, (1, 2, 5, 5), generator=gen)
+    qw = torch.randint(0, 16, (3, 2, 3, 3), generator=gen)
+    acc, e = adder_int(qx, -2, qw, -3)
+    assert acc.dtype == torch.int64 and e == -3 and acc.shape == (1, 3, 3, 3)   # stride 1, pad 0
+    x2 = qx.long() << 1                               # aligned to 2**-3
+    expected = torch.zeros(1, 3, 3, 3, dtype=torch.int64)
+    for o in range(3):
+        for i in range(3):
+            for j in range(3):
+                expected[0, o, i, j] = -(x2[0, :, i:i + 3, j:j + 3] - qw[o]).abs().sum()
+    assert torch.equal(acc, expected)
+
+
+@given(bits=st.integers(1, 8), signed=st.booleans(), ex=st.integers(-6, 0),
+       ew=st.integers(-6, 0), w_lo=st.integers(-40, 40), w_span=st.integers(0, 60),
+       window=st.integers(1, 50))
+def test_adder_acc_type_is_the_exact_worst_case(bits, signed, ex, ew, w_lo, w_span, window):
+    """Against brute force over every aligned input (padding 0 included) and weight extreme:
+    the narrowest signed-or-not type holding -window * max |x' - w'|, at the finer exponent."""
+    x = IntType(bits, signed, ex)
+    w_hi = w_lo + w_span
+    e = min(ex, ew)
+    xs = [v * 2 ** (ex - e) for v in range(x.lo, x.hi + 1)] + [0]
+    ws = [w_lo * 2 ** (ew - e), w_hi * 2 ** (ew - e)]
+    worst = window * max(abs(a - b) for a in xs for b in ws)
+    t = adder_acc_type(x, w_lo, w_hi, ew, window)
+    assert t.exponent == e and t.hi >= 0
+    assert t.lo <= -worst and (t.bits == 1 or -worst < -(1 << (t.bits - 2))
+                               or worst == 0)
+    assert t.signed == (worst > 0)
+
+
+def test_bn_affine_float32_rounds_both_constants():
+    from addnn.numeric import BNAffine
+    a, b = BNAffine(np.array([1 / 3, 2.0]), np.array([0.1, -7.0])).float32()
+    assert a.dtype == np.float32 and b.dtype == np.float32
+    assert a.tolist() == [np.float32(1 / 3), 2.0] and b.tolist() == [np.float32(0.1), -7.0]
