@@ -37,6 +37,11 @@ demo: setup
 	rm -rf build/resnet20_addnn_w4.pt.finetune
 	$(VENV)/bin/addnn quantize assets/models/resnet20_adder_official.pt --preset addnn --bits 4 --calib-data assets/samples/cifar10_val_exact_256.npz --calib-images 256 --finetune-epochs 1 --finetune-free-bn --finetune-distill 0.5 -o build/resnet20_addnn_w4.pt
 	$(VENV)/bin/addnn eval build/resnet20_addnn_w4.pt --data assets/samples/cifar10_val_exact_256.npz
+	@echo "== 3c. the shipped low-bit models (W4A4, W6A6: distilled QAT, chosen on unseen test images; MODEL_CARD.md): eval, then torch vs QONNX vs integer graph on 64 samples =="
+	$(VENV)/bin/addnn eval assets/models/resnet20_adder_addnn_w6.pt --data assets/samples/cifar10_val_exact_256.npz
+	$(VENV)/bin/addnn eval assets/models/resnet20_adder_addnn_w4.pt --data assets/samples/cifar10_val_exact_256.npz
+	$(VENV)/bin/addnn export assets/models/resnet20_adder_addnn_w4.pt -o build/resnet20_addnn_w4_shipped.onnx
+	$(VENV)/bin/addnn verify build/resnet20_addnn_w4_shipped.onnx --data assets/samples/cifar10_val_exact_256.npz --checkpoint assets/models/resnet20_adder_addnn_w4.pt --images 64 --min-agreement 100
 	@echo "== 4. QONNX export of the default (20 Adder2d nodes) =="
 	@mkdir -p build
 	$(VENV)/bin/addnn export assets/models/resnet20_adder_addnn_w8.pt -o build/resnet20_addnn_w8.onnx

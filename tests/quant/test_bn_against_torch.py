@@ -7,7 +7,6 @@ roundings of reordered arithmetic); integer maps equal wherever the exact value 
 1e-9 output steps from a rounding boundary.
 """
 
-import numpy as np
 import pytest
 import torch
 from brevitas.nn import QuantIdentity
