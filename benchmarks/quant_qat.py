@@ -45,8 +45,9 @@ FLOAT_SPEC = {"arch": "resnet20", "kind": "adder", "num_classes": 10}
 
 
 def finetune_float(args, start: Path, teacher: Path | None, index: Path, run: Path,
-                   out: Path) -> None:
-    """The float model through the same recipe as ``finetune`` (BN free, as with --free-bn)."""
+                   out: Path) -> int:
+    """The float model through the same recipe as ``finetune`` (BN free, as with --free-bn);
+    returns the epoch kept."""
     overrides = ["model.arch=resnet20", "model.kind=adder", f"data.root={args.data}",
                  f"data.train_index={index}", "data.batch_size=128",
                  "train.recipe=thesis-adam-cosine-low", f"train.epochs={args.epochs}",
@@ -58,8 +59,9 @@ def finetune_float(args, start: Path, teacher: Path | None, index: Path, run: Pa
         overrides += [f"train.teacher={teacher}", f"train.distill_weight={args.distill}",
                       f"train.distill_temperature={args.temperature}"]
     train(load_config(None, overrides))
-    best, _ = load_model(run / "best.pt")
+    best, data = load_model(run / "best.pt")
     save_model(out, best, FLOAT_SPEC)
+    return data["train_state"]["epoch"]
 
 
 def main(argv=None) -> int:
@@ -119,8 +121,7 @@ def main(argv=None) -> int:
             out, run = work / f"{name}.pt", work / f"{name}.run"
             if preset == "float":
                 before = reference
-                finetune_float(args, start, teacher, index, run, out)
-                best_epoch = load_model(run / "best.pt")[1]["train_state"]["epoch"]
+                best_epoch = finetune_float(args, start, teacher, index, run, out)
             else:
                 q, _ = quantize_model(model, preset, int(bits), calib)
                 before = both(q)
@@ -136,8 +137,9 @@ def main(argv=None) -> int:
                          teacher=str(teacher) if teacher else None,
                          distill_weight=args.distill, distill_temperature=args.temperature,
                          val_data=str(args.dev_data) if args.select == "dev" else None)
-                best_epoch = load_model(out)[1]["finetune"]["best_epoch"]
-            tuned, _ = load_model(out)
+            tuned, meta = load_model(out)
+            if preset != "float":
+                best_epoch = meta["finetune"]["best_epoch"]
             after = both(tuned)
             curve = [r["val_acc"] for r in read_csv(run / "metrics.csv")]
             if args.save:
