@@ -72,8 +72,10 @@ demo: setup
 	$(VENV)/bin/addnn report build -o build/report.html
 	@echo "The report: $(CURDIR)/build/report.html"
 
+# One pytest-xdist worker per core (the suite is mostly single-threaded work: g++ links,
+# hypothesis, ONNX execution, CLI start-up).
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 # Mutation testing of the numeric core (not part of `make test`): benchmarks/results/mutation.json
 mutate: setup

@@ -6,7 +6,11 @@ from the working directory's pyproject.toml and writes ``mutants/`` there. Survi
 equivalent (no test could tell them apart) are listed with a reason in
 ``benchmarks/mutation_equivalent.json``; every other survivor counts against the kill rate.
 
-    python benchmarks/mutation.py [--scopes numeric,custom_op,...] [--out JSON]
+    python benchmarks/mutation.py [--scopes numeric,custom_op,...] [--sample N] [--merge]
+
+``--sample N`` runs a seeded random sample of N mutants of each scope (for the scopes whose
+tests take minutes per mutant); the JSON then records the sample and the 95% interval of
+the kill rate. ``--merge`` keeps the scopes of an earlier run in the JSON.
 
 Writes ``benchmarks/results/mutation.json``: per scope the mutants, killed (including those
 that time out), survived, equivalent, no tests, the kill rate of the non-equivalent mutants,
@@ -17,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -25,11 +31,12 @@ import sys
 import time
 from pathlib import Path
 
-from common import write_result
+from common import RESULTS, write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# scope -> (modules to mutate, tests that run against them, target kill rate)
+# scope -> (modules to mutate, tests that run against them, target kill rate). The HLS
+# scope runs its Python-side tests only (no g++): a compile per mutant would take hours.
 SCOPES = {
     "numeric": (["src/addnn/numeric.py"],
                 ["tests/test_numeric.py", "tests/quant/test_bn_against_torch.py"], 0.95),
@@ -40,11 +47,16 @@ SCOPES = {
             ["tests/ops", "tests/nn"], 0.90),
     "train": (["src/addnn/train/loop.py", "src/addnn/train/distributed.py",
                "src/addnn/data/loader.py"], ["tests/train"], 0.90),
+    "hls": (["src/addnn/hls/progression.py", "src/addnn/hls/depths.py",
+             "src/addnn/hls/carrays.py", "src/addnn/hls/folding.py"],
+            ["tests/hls", "-m", "not gxx"], 0.90),
 }
 EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.json"
 STATUS = {"killed": "killed", "timeout": "killed", "survived": "survived",
           "no tests": "no_tests", "suspicious": "survived", "skipped": "skipped",
-          "segfault": "killed", "check was interrupted by user": "interrupted"}
+          "segfault": "killed", "check was interrupted by user": "interrupted",
+          "not checked": None}
+NO_MATCH = "addnn.zz_no_such_mutant"   # mutmut generates and collects stats, then stops
 
 
 def _config(modules: list[str], tests: list[str]) -> str:
@@ -86,20 +98,39 @@ def _mutmut(work: Path, *args: str, check: bool = True) -> str:
     return proc.stdout
 
 
-def run_scope(scope: str, equivalent: dict) -> dict:
+def _listing(work: Path) -> dict[str, str | None]:
+    """Every mutant of the scratch copy and its status (None: not run)."""
+    out = {}
+    for line in _mutmut(work, "results", "--all", "true").splitlines():
+        m = re.match(r"\s*([\w.]+__mutmut_\d+): (.+)$", line)
+        if m:
+            out[m.group(1)] = STATUS.get(m.group(2).strip(), "survived")
+    return out
+
+
+def run_scope(scope: str, equivalent: dict, sample: int | None = None, seed: int = 0) -> dict:
+    """Mutate one scope. With ``sample``, a seeded random sample of that many of its mutants
+    is run (the kill rate is then an estimate, with its 95% Wilson interval)."""
     modules, tests, target = SCOPES[scope]
     work = _scratch(scope, modules, tests)
     start = time.perf_counter()
-    _mutmut(work, "run", "--max-children", "2")
-    listing = _mutmut(work, "results", "--all", "true")
+    generated = None
+    if sample:
+        _mutmut(work, "run", "--max-children", "2", NO_MATCH, check=False)
+        names = sorted(_listing(work))
+        if not names:
+            raise SystemExit(f"mutate: mutmut generated no mutants for {scope} in {work}")
+        generated = len(names)
+        chosen = sorted(random.Random(seed).sample(names, min(sample, generated)))
+        _mutmut(work, "run", "--max-children", "2", *chosen)
+    else:
+        _mutmut(work, "run", "--max-children", "2")
     counts = {"killed": 0, "survived": 0, "no_tests": 0, "skipped": 0, "interrupted": 0,
               "equivalent": 0}
     survivors, judged = [], []
-    for line in listing.splitlines():
-        m = re.match(r"\s*([\w.]+__mutmut_\d+): (.+)$", line)
-        if not m:
+    for name, status in sorted(_listing(work).items()):
+        if status is None:
             continue
-        name, status = m.group(1), STATUS.get(m.group(2).strip(), "survived")
         if status in ("survived", "no_tests") and name in equivalent:
             counts["equivalent"] += 1
             judged.append({"mutant": name, "reason": equivalent[name]})
@@ -114,32 +145,56 @@ def run_scope(scope: str, equivalent: dict) -> dict:
     scored = counts["killed"] + counts["survived"] + counts["no_tests"]
     rate = counts["killed"] / scored if scored else None
     return {"modules": modules, "tests": tests, "target_kill_rate": target,
+            "generated": generated if sample else sum(counts.values()),
+            "sampled": None if not sample else {"size": sum(counts.values()), "seed": seed},
             "mutants": sum(counts.values()), **counts, "kill_rate": rate,
+            "kill_rate_95": None if not scored else wilson(counts["killed"], scored),
             "meets_target": rate is not None and rate >= target,
             "seconds": round(time.perf_counter() - start, 1),
             "survivors": survivors, "equivalent_mutants": judged}
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
+    """The 95% Wilson score interval of a proportion k/n."""
+    p = k / n
+    centre, half = p + z * z / (2 * n), z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return [round((centre - half) / (1 + z * z / n), 4), round((centre + half) / (1 + z * z / n), 4)]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scopes", default=",".join(SCOPES))
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="run a seeded random sample of N mutants per scope (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other scopes already in the output JSON")
+    parser.add_argument("--out", type=Path, default=RESULTS / "mutation.json")
     args = parser.parse_args(argv)
     unknown = [s for s in args.scopes.split(",") if s not in SCOPES]
     if unknown:
         print(f"mutate: unknown scope {unknown[0]!r}: expected {', '.join(SCOPES)}",
               file=sys.stderr)
         return 2
+    if args.sample is not None and args.sample < 1:
+        print("mutate: --sample must be at least 1", file=sys.stderr)
+        return 2
     if shutil.which("mutmut", path=str(Path(sys.executable).parent)) is None:
         print("mutate: mutmut is not installed: pip install -e '.[mutation]'", file=sys.stderr)
         return 2
     equivalent = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
     scopes = {}
+    if args.merge and args.out.exists():
+        previous = json.loads(args.out.read_text())
+        scopes = {k: {**v, "command": v.get("command", previous.get("command"))}
+                  for k, v in previous.get("scopes", {}).items()}
     for scope in args.scopes.split(","):
-        scopes[scope] = run_scope(scope, equivalent)
-        s = scopes[scope]
+        s = run_scope(scope, equivalent, args.sample, args.seed)
+        scopes[scope] = {**s, "command": " ".join(["python", "benchmarks/mutation.py",
+                                                   *sys.argv[1:]])}
         rate = "n/a" if s["kill_rate"] is None else f"{100 * s['kill_rate']:.1f}%"
-        print(f"{scope:10} {s['mutants']:5} mutants  killed {s['killed']:5}  survived "
+        ran = f"{s['mutants']}" + (f" of {s['generated']}" if s["sampled"] else "")
+        print(f"{scope:10} {ran:>10} mutants  killed {s['killed']:5}  survived "
               f"{s['survived']:4}  no tests {s['no_tests']:3}  equivalent "
               f"{s['equivalent']:3}  kill rate {rate} (target "
               f"{100 * s['target_kill_rate']:.0f}%)  {s['seconds']:.0f} s", flush=True)

@@ -5,6 +5,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+# `make test` runs one pytest-xdist worker per core: each worker, and every command it starts,
+# then computes on one thread (two workers of two threads each would oversubscribe 2 cores).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 # CI runs on 2 cores: keep property tests bounded and deterministic there.
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -37,7 +37,9 @@ def random_folding(model, rng, maps: bool = True) -> dict:
     return fold
 
 
-@settings(max_examples=50, deadline=None,
+# 20 nets: one g++ build each (~5 s); the cycle, bounded-FIFO, progression and packed tests
+# compile random nets of their own on top.
+@settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), c0=st.sampled_from([2, 3, 4]),
        c1=st.sampled_from([4, 6]), size=st.sampled_from([4, 8]),
@@ -94,8 +96,9 @@ def test_shipped_default_on_the_shipped_samples_fast_build(shipped_project):
 
 @pytest.mark.slow
 def test_shipped_default_on_the_shipped_samples_exact_types(shipped_project):
-    report = csim(shipped_project, data=str(SAMPLES), exact=True)
-    assert report["images"] == 256 and report["identical"] == 1.0
+    # The ap_int build runs ~6 images/s: 64 of the 256 (the fast build above takes all).
+    report = csim(shipped_project, data=str(SAMPLES), images=64, exact=True)
+    assert report["images"] == 64 and report["identical"] == 1.0
 
 
 def test_a_mismatch_names_the_first_stream_that_differs(build):

@@ -182,7 +182,7 @@ def test_project_json_records_each_layer_map(tmp_path):
 
 
 @pytest.mark.gxx
-@settings(max_examples=6, deadline=None,
+@settings(max_examples=4, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), bits=st.sampled_from([4, 6, 8]), full_pe=st.booleans())
 def test_csim_with_progressions_equals_the_integer_graph_and_the_stored_build(
