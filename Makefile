@@ -77,10 +77,12 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q -n auto
 
-# Mutation testing of the numeric core (not part of `make test`): benchmarks/results/mutation.json
+# Mutation testing of the numeric core (not part of `make test`): benchmarks/results/mutation.json.
+# Every mutant of every scope by default (hours); e.g. MUTATE_ARGS="--scopes numeric,hls" or
+# MUTATE_ARGS="--scopes ops,train --sample 60 --merge" for a part.
 mutate: setup
 	$(PY) -m pip install -q -e '.[test,mutation]'
-	$(PY) benchmarks/mutation.py
+	$(PY) benchmarks/mutation.py $(MUTATE_ARGS)
 
 bench: demo
 	$(PY) benchmarks/estimate_compare.py

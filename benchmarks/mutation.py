@@ -4,7 +4,9 @@ Each scope (a set of modules and the tests that should catch their bugs) runs mu
 own scratch copy of the project under ``build/mutate/<scope>/``: mutmut reads its settings
 from the working directory's pyproject.toml and writes ``mutants/`` there. Survivors judged
 equivalent (no test could tell them apart) are listed with a reason in
-``benchmarks/mutation_equivalent.json``; every other survivor counts against the kill rate.
+``benchmarks/mutation_equivalent.json``, each by its function and its one-line change (mutmut
+numbers a function's mutants in order, so a number shifts when the function is edited);
+every other survivor counts against the kill rate.
 
     python benchmarks/mutation.py [--scopes numeric,custom_op,...] [--sample N] [--merge]
 
@@ -108,6 +110,22 @@ def _listing(work: Path) -> dict[str, str | None]:
     return out
 
 
+def _change(diff: str) -> tuple[str, str]:
+    """The removed and the added line of a mutant's diff, stripped."""
+    lines = [ln for ln in diff.splitlines() if not ln.startswith(("+++", "---"))]
+    old = " | ".join(ln[1:].strip() for ln in lines if ln.startswith("-"))
+    new = " | ".join(ln[1:].strip() for ln in lines if ln.startswith("+"))
+    return old, new
+
+
+def load_equivalent(path: Path = EQUIVALENT) -> dict[tuple[str, str, str], str]:
+    """(function, original line, mutated line) -> the reason the mutant is equivalent."""
+    if not path.exists():
+        return {}
+    return {(e["function"], e["original"], e["mutated"]): e["reason"]
+            for e in json.loads(path.read_text())}
+
+
 def run_scope(scope: str, equivalent: dict, sample: int | None = None, seed: int = 0) -> dict:
     """Mutate one scope. With ``sample``, a seeded random sample of that many of its mutants
     is run (the kill rate is then an estimate, with its 95% Wilson interval)."""
@@ -131,17 +149,17 @@ def run_scope(scope: str, equivalent: dict, sample: int | None = None, seed: int
     for name, status in sorted(_listing(work).items()):
         if status is None:
             continue
-        if status in ("survived", "no_tests") and name in equivalent:
-            counts["equivalent"] += 1
-            judged.append({"mutant": name, "reason": equivalent[name]})
+        if status not in ("survived", "no_tests"):
+            counts[status] += 1
             continue
-        counts[status] += 1
-        if status in ("survived", "no_tests"):
-            diff = _mutmut(work, "show", name, check=False)
-            survivors.append({"mutant": name, "status": status,
-                              "diff": [ln for ln in diff.splitlines()
-                                       if ln.startswith(("+", "-"))
-                                       and not ln.startswith(("+++", "---"))]})
+        diff = _change(_mutmut(work, "show", name, check=False))
+        reason = equivalent.get((name.split("__mutmut_")[0], *diff))
+        if reason:
+            counts["equivalent"] += 1
+            judged.append({"mutant": name, "change": list(diff), "reason": reason})
+        else:
+            counts[status] += 1
+            survivors.append({"mutant": name, "status": status, "change": list(diff)})
     scored = counts["killed"] + counts["survived"] + counts["no_tests"]
     rate = counts["killed"] / scored if scored else None
     return {"modules": modules, "tests": tests, "target_kill_rate": target,
@@ -182,7 +200,7 @@ def main(argv=None) -> int:
     if shutil.which("mutmut", path=str(Path(sys.executable).parent)) is None:
         print("mutate: mutmut is not installed: pip install -e '.[mutation]'", file=sys.stderr)
         return 2
-    equivalent = json.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+    equivalent = load_equivalent()
     scopes = {}
     if args.merge and args.out.exists():
         previous = json.loads(args.out.read_text())

@@ -260,3 +260,51 @@ def test_bn_affine_float32_rounds_both_constants():
     a, b = BNAffine(np.array([1 / 3, 2.0]), np.array([0.1, -7.0])).float32()
     assert a.dtype == np.float32 and b.dtype == np.float32
     assert a.tolist() == [np.float32(1 / 3), 2.0] and b.tolist() == [np.float32(0.1), -7.0]
+
+
+@pytest.mark.parametrize("bits", [0, -1, 63, 64])
+def test_int_type_widths_outside_1_to_62_are_refused(bits):
+    with pytest.raises(ValueError, match=f"bit width {bits} outside 1..62"):
+        IntType(bits, True)
+
+
+def test_int_type_widths_at_the_limits_are_accepted():
+    assert (IntType(1, False).hi, IntType(62, True).lo) == (1, -2**61)
+
+
+def test_bn_constants_and_reference_output_have_the_contracts_dtypes():
+    from addnn.numeric import BNAffine
+    bn = BNAffine([1, 2], np.array([3, 4], dtype=np.float32))     # ints and float32 in
+    assert bn.a.dtype == bn.b.dtype == np.float64
+    q = bn_requant_reference(np.array([[0, 5], [1, 2]]), -1, bn, IntType(8, True, 0), False)
+    assert q.dtype == np.int64 and q.tolist() == [[3, 6], [5, 6]]
+
+
+@given(seed=st.integers(0, 1000), in_bits=st.sampled_from([7, 12]), relu=st.booleans())
+def test_bn_map_layout_is_as_documented(seed, in_bits, relu):
+    """IntegerMap's docstring: the output type kept; int64 ``table`` [C, hi - lo + 1], or int64
+    ``start``/``direction`` [C] and ``thresholds`` [C, L] with L the most levels any channel
+    moves (at least 1) and exactly ``hi + 1`` in the unused entries."""
+    inp, out = IntType(in_bits, True, -3), IntType(5, not relu, -1)
+    m = bn_requant_map(_bn(seed, 6), inp, out, relu)
+    assert m.input_type == inp and m.output_type == out
+    if m.kind == "table":
+        assert m.table.dtype == np.int64 and m.table.shape == (6, inp.hi - inp.lo + 1)
+        return
+    assert m.start.dtype == m.direction.dtype == m.thresholds.dtype == np.int64
+    ends = bn_requant_reference(np.array([[inp.lo, inp.hi]] * 6), inp.exponent, _bn(seed, 6),
+                                out, relu)
+    steps = np.abs(ends[:, 1] - ends[:, 0])
+    assert m.thresholds.shape == (6, max(int(steps.max()), 1))
+    used = np.arange(m.thresholds.shape[1])[None, :] < steps[:, None]
+    assert (m.thresholds[~used] == inp.hi + 1).all() and (m.thresholds[used] <= inp.hi).all()
+
+
+def test_bn_map_of_constant_and_of_no_channels():
+    from addnn.numeric import BNAffine
+    inp, out = IntType(12, True, -2), IntType(8, True, 0)
+    flat = bn_requant_map(BNAffine([0.0], [3.0]), inp, out)      # never moves: one unused column
+    assert flat.thresholds.tolist() == [[inp.hi + 1]] and flat.start.tolist() == [3]
+    assert flat.direction.tolist() == [0]
+    empty = bn_requant_map(BNAffine(np.zeros(0), np.zeros(0)), inp, out)
+    assert empty.thresholds.shape == (0, 1) and empty.start.shape == (0,)
