@@ -269,7 +269,7 @@ def bn_requant_map(bn: BNParams | BNAffine, input_type: IntType, out: IntType,
         table = bn_requant_reference(grid, input_type.exponent, bn, out, relu)
         return IntegerMap(input_type, out, table=table)
     f = lambda a: bn_requant_reference(a, input_type.exponent, bn, out, relu)  # noqa: E731
-    ends = f(np.tile(np.array([lo, hi], dtype=np.int64), (bn.channels, 1)))   # [C, 2], C >= 0
+    ends = f(np.array([[lo, hi]] * bn.channels).reshape(-1, 2))          # [C, 2], C >= 0
     start, stop = ends[:, 0], ends[:, 1]
     direction = np.sign(stop - start).astype(np.int64)
     steps = np.abs(stop - start)
