@@ -38,7 +38,8 @@ from common import RESULTS, write_result
 ROOT = Path(__file__).resolve().parents[1]
 
 # scope -> (modules to mutate, tests that run against them, target kill rate). The HLS
-# scope runs its Python-side tests only (no g++): a compile per mutant would take hours.
+# scope runs the Python-side tests of the generator and the estimator (no g++: a compile per
+# mutant would take hours).
 SCOPES = {
     "numeric": (["src/addnn/numeric.py"],
                 ["tests/test_numeric.py", "tests/quant/test_bn_against_torch.py"], 0.95),
@@ -51,7 +52,7 @@ SCOPES = {
                "src/addnn/data/loader.py"], ["tests/train"], 0.90),
     "hls": (["src/addnn/hls/progression.py", "src/addnn/hls/depths.py",
              "src/addnn/hls/carrays.py", "src/addnn/hls/folding.py"],
-            ["tests/hls", "-m", "not gxx"], 0.90),
+            ["tests/hls", "tests/estimate", "-m", "not gxx"], 0.90),
 }
 EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.json"
 STATUS = {"killed": "killed", "timeout": "killed", "survived": "survived",

@@ -129,6 +129,9 @@ def test_fraction_bits_and_64_bit_limits():
     assert fit_progression(half, -2**60, 2**60) is None  # acc * 2**F would leave 61 bits
     unit = fit_progression(np.array([[1, 2, 3]]), -2**59, 2**59)
     assert unit is not None and unit.frac == 0
+    step1 = fit_progression(np.array([[1, 2, 3]]), LO, HI)        # a step of exactly 1
+    assert step1.frac == 0 and step1.dn.tolist() == [1]
+    assert_exact(step1, np.array([[1, 2, 3]]), LO, HI)
 
 
 def one_layer_net(seed: int = 3):
