@@ -35,6 +35,8 @@ from pathlib import Path
 
 from common import RESULTS, write_result
 
+from addnn.atomic import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # scope -> (modules to mutate, tests that run against them, target kill rate). The HLS
@@ -133,21 +135,28 @@ def run_scope(scope: str, equivalent: dict, sample: int | None = None, seed: int
     modules, tests, target = SCOPES[scope]
     work = _scratch(scope, modules, tests)
     start = time.perf_counter()
-    generated = None
     if sample:
         _mutmut(work, "run", "--max-children", "2", NO_MATCH, check=False)
         names = sorted(_listing(work))
         if not names:
             raise SystemExit(f"mutate: mutmut generated no mutants for {scope} in {work}")
-        generated = len(names)
-        chosen = sorted(random.Random(seed).sample(names, min(sample, generated)))
+        chosen = sorted(random.Random(seed).sample(names, min(sample, len(names))))
         _mutmut(work, "run", "--max-children", "2", *chosen)
     else:
         _mutmut(work, "run", "--max-children", "2")
+    return collect(scope, work, equivalent, seed, time.perf_counter() - start)
+
+
+def collect(scope: str, work: Path, equivalent: dict, seed: int | None = None,
+            seconds: float | None = None) -> dict:
+    """The record of a scope from the mutants mutmut has run in ``work`` (those not run are
+    left out: a sampled or an interrupted run counts what it finished)."""
+    modules, tests, target = SCOPES[scope]
+    listing = _listing(work)
     counts = {"killed": 0, "survived": 0, "no_tests": 0, "skipped": 0, "interrupted": 0,
               "equivalent": 0}
     survivors, judged = [], []
-    for name, status in sorted(_listing(work).items()):
+    for name, status in sorted(listing.items()):
         if status is None:
             continue
         if status not in ("survived", "no_tests"):
@@ -161,16 +170,37 @@ def run_scope(scope: str, equivalent: dict, sample: int | None = None, seed: int
         else:
             counts[status] += 1
             survivors.append({"mutant": name, "status": status, "change": list(diff)})
-    scored = counts["killed"] + counts["survived"] + counts["no_tests"]
-    rate = counts["killed"] / scored if scored else None
-    return {"modules": modules, "tests": tests, "target_kill_rate": target,
-            "generated": generated if sample else sum(counts.values()),
-            "sampled": None if not sample else {"size": sum(counts.values()), "seed": seed},
-            "mutants": sum(counts.values()), **counts, "kill_rate": rate,
-            "kill_rate_95": None if not scored else wilson(counts["killed"], scored),
-            "meets_target": rate is not None and rate >= target,
-            "seconds": round(time.perf_counter() - start, 1),
-            "survivors": survivors, "equivalent_mutants": judged}
+    ran = sum(counts.values())
+    return _score({"modules": modules, "tests": tests, "target_kill_rate": target,
+                   "generated": len(listing),
+                   "sampled": None if ran == len(listing) else {"size": ran, "seed": seed},
+                   "mutants": ran, **counts,
+                   "seconds": None if seconds is None else round(seconds, 1),
+                   "survivors": survivors, "equivalent_mutants": judged})
+
+
+def _score(s: dict) -> dict:
+    """The kill rate of the non-equivalent mutants, its 95% interval and the target check."""
+    scored = s["killed"] + s["survived"] + s["no_tests"]
+    rate = s["killed"] / scored if scored else None
+    return {**s, "kill_rate": rate,
+            "kill_rate_95": None if not scored else wilson(s["killed"], scored),
+            "meets_target": rate is not None and rate >= s["target_kill_rate"]}
+
+
+def rejudge(scope: dict, equivalent: dict) -> dict:
+    """Apply the equivalent list to a recorded scope's survivors, without running mutmut."""
+    s = {**scope, "survivors": [], "equivalent_mutants": list(scope["equivalent_mutants"])}
+    for m in scope["survivors"]:
+        reason = equivalent.get((m["mutant"].split("__mutmut_")[0], *m["change"]))
+        if reason:
+            s[m["status"]] -= 1
+            s["equivalent"] += 1
+            s["equivalent_mutants"].append({"mutant": m["mutant"], "change": m["change"],
+                                            "reason": reason})
+        else:
+            s["survivors"].append(m)
+    return _score(s)
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
@@ -188,8 +218,23 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--merge", action="store_true",
                         help="keep the other scopes already in the output JSON")
+    parser.add_argument("--collect", action="store_true",
+                        help="only read the results mutmut left in build/mutate/<scope> "
+                             "(an interrupted or sampled run), running nothing")
+    parser.add_argument("--rejudge", action="store_true",
+                        help="only apply the equivalent list to the survivors in the output "
+                             "JSON (after triage), running nothing")
     parser.add_argument("--out", type=Path, default=RESULTS / "mutation.json")
     args = parser.parse_args(argv)
+    if args.rejudge:
+        if not args.out.exists():
+            print(f"mutate: {args.out} does not exist: nothing to rejudge", file=sys.stderr)
+            return 2
+        record = json.loads(args.out.read_text())
+        record["scopes"] = {k: rejudge(v, load_equivalent()) for k, v in record["scopes"].items()}
+        atomic_write_text(args.out, json.dumps(record, indent=2) + "\n")
+        print(f"rejudged {args.out}")
+        return 0
     unknown = [s for s in args.scopes.split(",") if s not in SCOPES]
     if unknown:
         print(f"mutate: unknown scope {unknown[0]!r}: expected {', '.join(SCOPES)}",
@@ -208,7 +253,14 @@ def main(argv=None) -> int:
         scopes = {k: {**v, "command": v.get("command", previous.get("command"))}
                   for k, v in previous.get("scopes", {}).items()}
     for scope in args.scopes.split(","):
-        s = run_scope(scope, equivalent, args.sample, args.seed)
+        if args.collect:
+            work = ROOT / "build" / "mutate" / scope
+            if not (work / "mutants").is_dir():
+                print(f"mutate: no mutmut run of {scope} in {work}", file=sys.stderr)
+                return 2
+            s = collect(scope, work, equivalent, seed=args.seed)
+        else:
+            s = run_scope(scope, equivalent, args.sample, args.seed)
         scopes[scope] = {**s, "command": " ".join(["python", "benchmarks/mutation.py",
                                                    *sys.argv[1:]])}
         rate = "n/a" if s["kill_rate"] is None else f"{100 * s['kill_rate']:.1f}%"
@@ -216,7 +268,8 @@ def main(argv=None) -> int:
         print(f"{scope:10} {ran:>10} mutants  killed {s['killed']:5}  survived "
               f"{s['survived']:4}  no tests {s['no_tests']:3}  equivalent "
               f"{s['equivalent']:3}  kill rate {rate} (target "
-              f"{100 * s['target_kill_rate']:.0f}%)  {s['seconds']:.0f} s", flush=True)
+              f"{100 * s['target_kill_rate']:.0f}%)"
+              + ("" if s["seconds"] is None else f"  {s['seconds']:.0f} s"), flush=True)
     write_result("mutation", {"tool": "mutmut 3.8.1", "scopes": scopes,
                               "equivalent_list": str(EQUIVALENT.relative_to(ROOT))}, args.out)
     return 0

@@ -28,7 +28,7 @@ class TinyAddnn(nn.Module):
     """Every layer kind of the ``addnn`` preset: MAC stem, a free-standing adder of any
     kernel and padding, a residual block (stride, 1x1 downsample), pooling and the fc."""
 
-    def __init__(self, c0, c1, k, pad, stride, bits, stem_k):
+    def __init__(self, c0, c1, k, pad, stride, bits, stem_k, adder_weight="input"):
         super().__init__()
         p = get_preset("addnn", bits)
         self.input_quant = _act(p.act_signed, 8)
@@ -36,7 +36,7 @@ class TinyAddnn(nn.Module):
                                 weight_quant=p.conv_weight, return_quant_tensor=True)
         self.bn0 = BNAct(nn.BatchNorm2d(c0), _act(p.act_unsigned, bits), True,
                          _mac_acc(3 * stem_k ** 2, 8, 8))
-        self.adder = QuantAdder2d(c0, c0, k, 1, pad, weight_quant="input")
+        self.adder = QuantAdder2d(c0, c0, k, 1, pad, weight_quant=adder_weight)
         self.bn1 = BNAct(nn.BatchNorm2d(c0), _act(p.act_unsigned, bits), True,
                          _adder_acc(c0 * k * k, bits))
         self.block = AddnnBlock(p, c0, c1, stride)
@@ -112,6 +112,30 @@ def test_every_pass_on_small_nets_is_exact(c0, c1, k, pad, stride, bits, stem_k,
     assert fbn.dtype == np.int64
     with mock.patch("addnn.quant.layers.bn_requant_torch", bn_requant_float32_torch):
         assert np.array_equal(fbn * scale, torch_logits(model, x, integer=True))
+
+
+def test_adder_weight_on_a_finer_grid_aligns_the_input_exactly(tmp_path):
+    """An adder whose weight has a fixed-point grid of its own (Brevitas Int8 weights, as the
+    thesis preset's), finer than the input's: the input is shifted onto the weight's grid by a
+    ``Requantize`` node, and the integer logits equal QONNX's execution of the exported graph.
+    (TinyAddnn's torch integer mode is no reference here: it hands bn1 the input's scale, the
+    ``addnn`` preset's, where this accumulator is on the weight's finer grid.)"""
+    from brevitas.quant import Int8WeightPerTensorFixedPoint
+
+    torch.manual_seed(3)
+    model = TinyAddnn(3, 4, 3, 1, 1, 8, 3, adder_weight=Int8WeightPerTensorFixedPoint)
+    with torch.no_grad():
+        model.adder.weight.mul_(1 / 64)
+    x = torch.randn(6, 3, 8, 8)
+    calibrated(model, x)
+    g = with_batch_size(export_model(model, tmp_path / "t.onnx", shape=(3, 8, 8)), len(x))
+    integer = lower_to_integer(g)
+    align = [n for n in integer.graph.node if n.name.endswith("_align")]
+    assert [n.op_type for n in align] == ["Requantize"]
+    q = run_integer(integer, x.numpy())
+    qonnx_out = execute_onnx(g, {g.graph.input[0].name: x.numpy()})[g.graph.output[0].name]
+    assert np.array_equal(q * 2.0 ** output_exponent(integer), qonnx_out)
+    assert np.array_equal(run_integer(integer, x.numpy(), fast=False), q)
 
 
 def bn_requant_float32_torch(acc, exponent, bn, out, relu):
