@@ -104,3 +104,13 @@ def test_fast_execution_falls_back_when_not_provably_exact():
     assert not _exact_in_float64(x, w, 1)
     assert np.array_equal(adder2d_fast(x, w, (1, 1), (0,) * 4), adder2d_np(x, w))
     assert not _exact_in_float64(x.astype(np.float64), w.astype(np.float64), 1)
+
+
+@pytest.mark.parametrize("pads", [(1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1)])
+def test_mac_conv2d_refuses_padding_uneven_on_either_axis(pads):
+    node = helper.make_node("MacConv2d", ["x", "w"], ["y"], domain=DOMAIN, kernel_shape=[1, 1],
+                            pads=list(pads), name="MacConv2d_9")
+    context = {"x": np.ones((1, 2, 3, 3), dtype=np.int64),
+               "w": np.ones((2, 2, 1, 1), dtype=np.int64)}
+    with pytest.raises(ValueError, match="^MacConv2d_9: asymmetric padding is not supported$"):
+        getCustomOp(node).execute_node(context, None)

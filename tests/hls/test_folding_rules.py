@@ -175,3 +175,25 @@ def test_check_folding_needs_every_folded_stage_and_checks_each():
     bad = {**folding, layer.name: Fold(layer.weights.shape[0] + 1, 1)}
     with pytest.raises(AddnnError, match=f"^folding of layer '{layer.name}': PE "):
         check_folding(sep, bad)
+
+
+def test_an_unreachable_target_takes_the_most_parallel_legal_folding():
+    _, _, sep = separated()
+    folding = default_folding(sep, target_cycles=0)
+    for s in sep.conv_stages():
+        assert folding[s.name] == Fold(s.weights.shape[0], legal_simd(s)[-1])
+    for s in sep.map_stages():
+        assert folding[s.name] == Fold(sep.tensors[s.outputs[0]].channels, 1)
+
+
+def test_native_type_is_the_narrowest_holding_the_range():
+    """Every pair of range ends around each type's limits, against the types' definitions."""
+    from addnn.hls.carrays import native_type
+    edges = sorted({v for b in (8, 16, 32, 64) for base in (2**(b - 1), 2**b, -2**(b - 1))
+                    for v in (base - 1, base, base + 1) if -2**63 <= v < 2**63} | {0})
+    for lo in edges:
+        for hi in (h for h in edges if h >= lo):
+            fits = [(b, "u") for b in (8, 16, 32, 64) if lo >= 0 and hi < 2**b] + \
+                   [(b, "") for b in (8, 16, 32, 64) if -2**(b - 1) <= lo and hi < 2**(b - 1)]
+            b, u = min(fits, key=lambda f: (f[0], f[1] != "u"))   # narrowest, unsigned first
+            assert native_type(lo, hi) == f"{u}int{b}_t", (lo, hi)
