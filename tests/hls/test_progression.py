@@ -240,3 +240,10 @@ def test_the_peeled_hull_equals_the_stack_walk(points):
         finally:
             pg.PASSES = old
     assert hulls[0] == hulls[1] == hulls[2]
+
+
+def test_bad_inputs_are_named():
+    with pytest.raises(ValueError, match=r"^empty accumulator range \[5, 4\]$"):
+        fit_progression(np.array([[1, 2]]), 5, 4)
+    with pytest.raises(ValueError, match=r"^thresholds must be \[C, N\], not \(3,\)$"):
+        fit_progression(np.array([1, 2, 3]), 0, 9)
