@@ -129,6 +129,11 @@ def load_equivalent(path: Path = EQUIVALENT) -> dict[tuple[str, str, str], str]:
             for e in json.loads(path.read_text())}
 
 
+def _reason(equivalent: dict, mutant: str, change) -> str | None:
+    """Why ``mutant`` (name, and its (original, mutated) line pair) is equivalent, if listed."""
+    return equivalent.get((mutant.split("__mutmut_")[0], *change))
+
+
 def run_scope(scope: str, equivalent: dict, sample: int | None = None, seed: int = 0) -> dict:
     """Mutate one scope. With ``sample``, a seeded random sample of that many of its mutants
     is run (the kill rate is then an estimate, with its 95% Wilson interval)."""
@@ -163,7 +168,7 @@ def collect(scope: str, work: Path, equivalent: dict, seed: int | None = None,
             counts[status] += 1
             continue
         diff = _change(_mutmut(work, "show", name, check=False))
-        reason = equivalent.get((name.split("__mutmut_")[0], *diff))
+        reason = _reason(equivalent, name, diff)
         if reason:
             counts["equivalent"] += 1
             judged.append({"mutant": name, "change": list(diff), "reason": reason})
@@ -192,7 +197,7 @@ def rejudge(scope: dict, equivalent: dict) -> dict:
     """Apply the equivalent list to a recorded scope's survivors, without running mutmut."""
     s = {**scope, "survivors": [], "equivalent_mutants": list(scope["equivalent_mutants"])}
     for m in scope["survivors"]:
-        reason = equivalent.get((m["mutant"].split("__mutmut_")[0], *m["change"]))
+        reason = _reason(equivalent, m["mutant"], m["change"])
         if reason:
             s[m["status"]] -= 1
             s["equivalent"] += 1
