@@ -114,3 +114,118 @@ def test_mac_conv2d_refuses_padding_uneven_on_either_axis(pads):
                "w": np.ones((2, 2, 1, 1), dtype=np.int64)}
     with pytest.raises(ValueError, match="^MacConv2d_9: asymmetric padding is not supported$"):
         getCustomOp(node).execute_node(context, None)
+
+
+def _direct_conv(x, w, stride, pad, dilation):
+    """Integer convolution by its definition, in Python ints (the reference for MacConv2d)."""
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).astype(object)
+    ho = (h + 2 * pad - dilation * (kh - 1) - 1) // stride + 1
+    wo = (wd + 2 * pad - dilation * (kw - 1) - 1) // stride + 1
+    out = np.zeros((n, o, ho, wo), dtype=object)
+    for i in range(ho):
+        for j in range(wo):
+            win = xp[:, :, i * stride:i * stride + dilation * (kh - 1) + 1:dilation,
+                     j * stride:j * stride + dilation * (kw - 1) + 1:dilation]
+            out[:, :, i, j] = np.tensordot(win, w.astype(object), axes=([1, 2, 3], [1, 2, 3]))
+    return out.astype(np.int64)
+
+
+def _mac_model(x_shape, w, **attrs):
+    node = helper.make_node("MacConv2d", ["x", "w"], ["y"], domain=DOMAIN, name="MacConv2d_0",
+                            kernel_shape=list(w.shape[2:]), **attrs)
+    graph = helper.make_graph(
+        [node], "mac", [helper.make_tensor_value_info("x", TensorProto.INT64, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
+        [helper.make_tensor("w", TensorProto.INT64, w.shape, w.flatten().tolist())])
+    return ModelWrapper(helper.make_model(graph)).transform(InferShapes())
+
+
+@given(seed=st.integers(0, 10_000), s=st.sampled_from([1, 2]), p=st.sampled_from([0, 1, 2]),
+       d=st.sampled_from([1, 2]), n=st.sampled_from([0, 1, 2]))
+def test_mac_conv2d_is_the_integer_convolution(seed, s, p, d, n):
+    """Strides, padding, dilation and an empty batch, against the definition in Python
+    ints; shape inference gives the executed shape."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-128, 128, (n, 3, 7, 6))
+    w = rng.integers(-128, 128, (4, 3, 3, 3))
+    model = _mac_model(list(x.shape), w, strides=[s, s], pads=[p] * 4, dilations=[d, d])
+    out = execute_onnx(model, {"x": x})["y"]
+    expected = _direct_conv(x, w, s, p, d)
+    assert out.dtype == np.int64 and np.array_equal(out, expected)
+    assert model.get_tensor_shape("y") == list(expected.shape)
+
+
+@pytest.mark.parametrize("op, attrs", [
+    ("Requantize", dict(bits=8, signed=1, out_exponent=-3, in_exponent=-5)),
+    ("QuantizeInput", dict(bits=8, signed=1, out_exponent=-3)),
+])
+def test_elementwise_int_ops_infer_the_input_shape_as_int64(op, attrs):
+    node = helper.make_node(op, ["x"], ["y"], domain=DOMAIN, **attrs)
+    graph = helper.make_graph(
+        [node], "e", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, None)])
+    model = ModelWrapper(helper.make_model(graph)).transform(InferShapes())
+    assert model.get_tensor_shape("y") == [2, 3, 4, 5]
+    vi = [v for v in list(model.graph.value_info) + list(model.graph.output) if v.name == "y"]
+    assert vi[0].type.tensor_type.elem_type == TensorProto.INT64
+
+
+@pytest.mark.parametrize("strides, pads", [
+    ((1, 2), (0, 0, 0, 0)), ((2, 1), (1, 1, 1, 1)),
+    ((1, 1), (1, 1, 1, 0)), ((1, 1), (0, 1, 1, 1)), ((1, 1), (1, 0, 1, 1)),
+    ((1, 1), (1, 1, 0, 1)), ((2, 2), (1, 0, 1, 0)),
+])
+def test_anisotropic_geometry_executes_exactly(strides, pads):
+    """Strides or pads that differ by axis or side are outside the fast kernel's isotropic
+    geometry: the result is the reference's, bit for bit, on integer values."""
+    rng = np.random.default_rng(5)
+    x = rng.integers(-8, 8, (2, 3, 7, 6)).astype(np.float32)
+    w = rng.integers(-8, 8, (4, 3, 3, 3)).astype(np.float32)
+    model = one_node_model(x.shape, w, 3, strides, pads)
+    out = execute_onnx(model, {"x": x})["y"]
+    assert np.array_equal(out, adder2d_np(x, w, strides, pads).astype(np.float32))
+
+
+def test_float64_exactness_bound_is_strictly_below_2_52():
+    """The documented bound: the largest possible sum, 2 * largest * window, below 2**52."""
+    from addnn.custom_op.adder2d import _exact_in_float64
+
+    window = 9
+    edge = np.array([2 ** 52 // (2 * window)], dtype=np.int64)     # 2 * edge * 9 < 2**52
+    assert 2 * int(edge[0]) * window < 2 ** 52
+    assert _exact_in_float64(edge, np.zeros(1, np.int64), window)
+    top = np.array([2 ** 49], dtype=np.int64)                     # 2 * 2**49 * 8 == 2**53
+    assert not _exact_in_float64(top, np.zeros(1, np.int64), 8)
+    assert not _exact_in_float64(np.array([2 ** 48]), np.array([0]), 8)   # == 2**52
+    assert _exact_in_float64(np.array([2 ** 48 - 1]), np.array([0]), 8)
+    # float32: counted in steps of the finest grid, 2**(exponent of the smallest - 24):
+    # 2**-20 (frexp exponent -19) puts 2**8 at 2**51 steps of 2**-43, 2**7 at 2**50.
+    zero = np.zeros(1, np.float32)
+    assert not _exact_in_float64(np.array([2.0 ** -20, 2.0 ** 8], np.float32), zero, 1)
+    assert _exact_in_float64(np.array([2.0 ** -20, 2.0 ** 7], np.float32), zero, 1)
+    assert not _exact_in_float64(np.array([2.0 ** -20, 2.0 ** 7], np.float32), zero, 2)
+    assert _exact_in_float64(np.array([3, -5], np.int32), np.array([7], np.uint8), 9)
+    assert not _exact_in_float64(np.array([3.0], np.float32), np.array([7], np.int64), 9)
+
+
+@pytest.mark.parametrize("kind", ["table", "thresholds"])
+def test_bn_requant_map_node_carries_its_input_type(kind):
+    """The node's IntegerMap reads in_bits, in_signed and in_exponent, and maps as built."""
+    from addnn.numeric import IntType
+    attrs = dict(bits=4, signed=0, out_exponent=-2, kind=kind, in_bits=3, in_signed=1,
+                 in_exponent=-7)
+    if kind == "table":
+        inputs = {"t": np.array([[0, 0, 1, 2, 3, 5, 8, 15]])}
+    else:
+        inputs = {"t": np.array([[-2, 1, 3]]), "s": np.array([1]), "d": np.array([1])}
+    node = helper.make_node("BNRequantMap", ["acc", *inputs], ["y"], domain=DOMAIN,
+                            name="bn_0", **attrs)
+    context = {"acc": np.arange(-4, 4).reshape(1, 1, 1, 8), **inputs}
+    op = getCustomOp(node)
+    m = op.integer_map(context)
+    assert m.input_type == IntType(3, True, -7) and m.output_type == IntType(4, False, -2)
+    op.execute_node(context, None)
+    expected = [0, 0, 1, 2, 3, 5, 8, 15] if kind == "table" else [1, 1, 2, 2, 2, 3, 3, 4]
+    assert context["y"].ravel().tolist() == expected

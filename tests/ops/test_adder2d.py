@@ -295,3 +295,91 @@ def test_other_simd_targets_match_reference(monkeypatch, march, dtype):
         _close(sad_cpu.forward(x, w, s, p).double(), reference.forward(x64, w64, s, p), rel)
         _close(sad_cpu.grad_input(x, w, g, s, p).double(),
                reference.backward(x64, w64, g64, s, p)[0], rel)
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(stride=(1, 2)), ValueError, r"stride=\(1, 2\) must be the same in both dimensions"),
+    (dict(padding=(1, 1, 1)), ValueError, r"padding=\(1, 1, 1\) must be the same"),
+    (dict(padding=(1, 0)), ValueError, r"padding=\(1, 0\) must be the same"),
+    (dict(stride=True), TypeError, "stride must be an int, got True"),
+    (dict(padding=1.0), TypeError, "padding must be an int, got 1.0"),
+    (dict(dilation=(2, 2)), NotImplementedError, "^adder2d: dilation other than 1"),
+    (dict(dilation="1"), TypeError, "dilation must be an int"),
+    (dict(groups=2), NotImplementedError, "^adder2d: groups other than 1 are not supported$"),
+])
+def test_argument_errors_name_the_argument(kwargs, error, message):
+    x, w = torch.randn(1, 2, 5, 5), torch.randn(3, 2, 3, 3)
+    with pytest.raises(error, match=message):
+        adder2d(x, w, **kwargs)
+
+
+def test_pairs_of_equal_ints_are_the_int():
+    x, w = _tensors(dict(n=1, c=2, h=7, w=7, o=3, k=3, seed=8))
+    with torch.no_grad():
+        assert torch.equal(adder2d(x, w, (2, 2), [1, 1], dilation=(1, 1)), adder2d(x, w, 2, 1))
+
+
+@pytest.mark.parametrize("x_shape, w_shape, message", [
+    ((1, 2, 5, 5), (3, 4, 3, 3), "input has 2 channels but weight expects 4$"),
+    ((1, 2, 5, 5), (3, 2, 3, 1), r"kernel must be square, got \(3, 1\)$"),
+    ((1, 2, 5, 5), (3, 2, 3), r"4-D input and weight, got \(1, 2, 5, 5\) and \(3, 2, 3\)"),
+    ((2, 5, 5), (3, 2, 3, 3), r"4-D input and weight, got \(2, 5, 5\)"),
+    ((1, 2, 2, 8), (3, 2, 3, 3), r"input \(2, 8\) with padding 0 is smaller than the kernel 3"),
+    ((1, 2, 8, 2), (3, 2, 3, 3), r"input \(8, 2\) with padding 0 is smaller"),
+])
+def test_shape_errors_give_the_shapes(x_shape, w_shape, message):
+    with pytest.raises(ValueError, match=message):
+        adder2d(torch.randn(x_shape), torch.randn(w_shape))
+
+
+def test_padding_counts_twice_toward_the_kernel():
+    """H + 2p >= k is the smallest legal input: H=2, p=1 fits k=4 but not k=5."""
+    x = torch.randn(1, 1, 2, 2)
+    with torch.no_grad():
+        assert adder2d(x, torch.randn(1, 1, 4, 4), 1, 1).shape == (1, 1, 1, 1)
+    with pytest.raises(ValueError, match="smaller than the kernel 5"):
+        adder2d(x, torch.randn(1, 1, 5, 5), 1, 1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_defaults_are_stride_1_padding_0_eta_0_2(backend):
+    x, w = _tensors(dict(n=2, c=3, h=6, w=6, o=4, k=3, seed=9))
+    x.requires_grad_(True)
+    w.requires_grad_(True)
+    with forced(backend):
+        out = adder2d(x, w)
+        g = torch.randn_like(out)
+        out.backward(g)
+    _close(out.detach(), reference.forward(x.detach(), w.detach()), 1e-12)
+    assert out.shape == (2, 4, 4, 4)
+    ref_x, ref_w = reference.backward(x.detach(), w.detach(), g, 1, 0, 0.2)
+    _close(x.grad, ref_x, 1e-12)
+    _close(w.grad, ref_w, 1e-12)
+    assert reference.forward(x.detach(), w.detach()).shape == (2, 4, 4, 4)
+    _close(reference.backward(x.detach(), w.detach(), g)[1], ref_w, 1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_input_gradient_with_a_frozen_weight(backend):
+    """Only x requires a gradient: it is computed, and the weight gets none."""
+    x, w = _tensors(dict(n=1, c=2, h=5, w=5, o=3, k=3, seed=10))
+    x.requires_grad_(True)
+    with forced(backend):
+        out = adder2d(x, w, 1, 1)
+        g = torch.randn_like(out)
+        out.backward(g)
+    _close(x.grad, reference.backward(x.detach(), w, g, 1, 1)[0], 1e-12)
+    assert w.grad is None
+
+
+def test_fallback_warns_once_at_the_callers_line(monkeypatch):
+    monkeypatch.setattr(sad_cpu, "available", lambda: False)
+    monkeypatch.setattr(adder2d_module._backend, "warned", False)
+    x, w = _tensors(dict(n=1, c=2, h=5, w=5, o=3, k=3, seed=11))
+    with pytest.warns(RuntimeWarning) as caught:
+        with torch.no_grad():
+            adder2d(x, w)
+            adder2d(x, w)
+    assert [str(c.message) for c in caught] == [
+        "addnn: C++ SAD kernels unavailable, using the slower torch path"]
+    assert caught[0].filename == __file__        # the caller's line, as warnings.warn intends

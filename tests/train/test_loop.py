@@ -180,3 +180,118 @@ def test_validation_can_come_from_another_directory(tmp_path):
         _run(tmp_path / "missing", "model.arch=resnet20", "model.kind=cnn",
              "data.dataset=cifar10", f"data.root={train_dir}", f"data.train_index={index}",
              f"data.val_root={tmp_path}", "data.val_split=test")
+
+
+# Adam's step is about lr: at 1e-30 no float32 weight moves, so (with BN frozen, which then
+# computes as in eval mode) each epoch's loss and accuracy are those of the initial model.
+STILL = ["train.lr=1e-30", "train.freeze_bn=true", "data.augment=false", "train.epochs=1",
+         "train.plot=false", "train.tensorboard=false"]
+
+
+def _initial_model_on_the_training_set():
+    """Mean cross-entropy and accuracy of the seed-0 LeNet-5 over the 96 training images, in
+    float64 from one forward of all of them."""
+    import torch.nn.functional as F
+
+    from addnn.data import load_dataset
+    from addnn.models import build_model
+    data = load_dataset("synthetic-fashion-mnist", split="train", size=96)
+    torch.manual_seed(0)
+    model = build_model(arch="lenet5", kind="adder", num_classes=10).eval()
+    mean = torch.tensor(data.mean).view(1, -1, 1, 1)
+    std = torch.tensor(data.std).view(1, -1, 1, 1)
+    with torch.no_grad():
+        logits = model((data.images.float() / 255 - mean) / std).double()
+    return (F.cross_entropy(logits, data.labels).item(),
+            (logits.argmax(1) == data.labels).double().mean().item())
+
+
+def test_epoch_metrics_are_the_models_own_on_every_training_image(tmp_path, monkeypatch,
+                                                                   capsys):
+    import addnn.train.loop as loop
+    bars = []
+    real = loop.tqdm
+
+    def recording(*args, **kwargs):
+        bars.append(kwargs.get("desc"))
+        return real(*args, **kwargs)
+    recording.write = real.write
+    monkeypatch.setattr(loop, "tqdm", recording)
+    metrics = _run(tmp_path / "still", *STILL)
+    loss, acc = _initial_model_on_the_training_set()
+    assert metrics["train_images"] == 96
+    assert metrics["train_loss"] == pytest.approx(loss, rel=1e-5)
+    assert metrics["train_acc"] == pytest.approx(acc, abs=1e-12)
+    assert set(metrics) == {"epoch", "lr", "train_loss", "train_acc", "train_images",
+                            "images_per_s", "seconds", "val_loss", "val_acc",
+                            "ranks_in_sync", "rank"}
+    assert metrics["rank"] == 0 and metrics["ranks_in_sync"] is True
+    assert metrics["seconds"] > 0 and metrics["images_per_s"] > 0
+    with open(tmp_path / "still" / "metrics.csv") as f:
+        row, = csv.DictReader(f)
+    assert float(row["train_acc"]) == metrics["train_acc"]
+    assert float(row["seconds"]) == metrics["seconds"]
+    assert bars[0] == "epoch 1/1"
+    line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch 1:")]
+    assert len(line) == 1 and line[0].startswith("epoch 1: lr 1e-30, train_loss ")
+    assert "epoch 1, " not in line[0] and ", val_acc " in line[0]
+
+
+def test_one_full_batch_trains_and_none_is_refused(tmp_path):
+    metrics = _run(tmp_path / "one", *STILL, "data.synthetic_size=32")
+    assert metrics["train_images"] == 32
+    with pytest.raises(AddnnError, match="^synthetic-fashion-mnist.*: 31 images make no full "
+                                         "batch of 32$"):
+        _run(tmp_path / "none", *STILL, "data.synthetic_size=31")
+
+
+def test_a_model_of_another_class_count_is_refused(tmp_path):
+    with pytest.raises(AddnnError, match="has 10 classes but model.num_classes is 7$"):
+        _run(tmp_path / "seven", *STILL, "model.num_classes=7")
+    assert not (tmp_path / "seven" / "last.pt").exists()
+
+
+def test_best_is_the_best_validation_so_far(tmp_path):
+    """best.pt holds the epoch of the highest val_acc, and last.pt records that value."""
+    out = tmp_path / "best"
+    _run(out, "train.plot=false", "train.tensorboard=false")
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    accs = [float(r["val_acc"]) for r in rows]
+    best_epoch = accs.index(max(accs)) + 1
+    best = read_checkpoint(out / "best.pt")["train_state"]
+    last = read_checkpoint(out / "last.pt")["train_state"]
+    assert best["epoch"] == best_epoch and best["best_val_acc"] == max(accs)
+    assert last["best_val_acc"] == max(accs)
+    assert read_checkpoint(out / "last.pt")["data"] == {"dataset": "synthetic-fashion-mnist"}
+
+
+def test_ddp_ranks_train_on_disjoint_halves(tmp_path):
+    """torchrun with 2 processes and weights that cannot move: the epoch's loss, summed over
+    the ranks, is the initial model's over all 96 images, which holds only if each rank took
+    its own 48 (two ranks on the same half would give that half's loss)."""
+    out = tmp_path / "ddp"
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "addnn", "train", *BASE,
+           *STILL, f"train.out={out}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    row, = csv.DictReader(open(out / "metrics.csv"))
+    loss, acc = _initial_model_on_the_training_set()
+    assert int(row["train_images"]) == 96
+    assert float(row["train_loss"]) == pytest.approx(loss, rel=1e-5)
+    assert float(row["train_acc"]) == pytest.approx(acc, abs=1e-12)
+
+
+def test_batch_loader_order_and_batch_size():
+    """Without shuffle the images come in dataset order; batches of one are legal, of none
+    refused."""
+    from addnn.data import BatchLoader, ImageDataset
+    n = 7
+    data = ImageDataset("ids", torch.zeros(n, 1, 2, 2, dtype=torch.uint8), torch.arange(n),
+                        n, (0.0,), (1.0,))
+    assert [int(i) for _, y in BatchLoader(data, 3) for i in y] == list(range(n))
+    assert [len(y) for _, y in BatchLoader(data, 1)] == [1] * n
+    assert [int(i) for _, y in BatchLoader(data, 3, shuffle=True, seed=1) for i in y] \
+        != list(range(n))
+    with pytest.raises(ValueError, match="^batch_size must be positive, got 0$"):
+        BatchLoader(data, 0)

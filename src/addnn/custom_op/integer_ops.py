@@ -116,7 +116,8 @@ class MacConv2d(_IntOp):
         return helper.make_node(
             "Conv", [node.input[0], node.input[1]], [node.output[0]],
             kernel_shape=self.get_nodeattr("kernel_shape"), pads=self.get_nodeattr("pads"),
-            strides=self.get_nodeattr("strides"), group=self.get_nodeattr("group"))
+            strides=self.get_nodeattr("strides"), dilations=self.get_nodeattr("dilations"),
+            group=self.get_nodeattr("group"))
 
     def execute_node(self, context, graph):
         node = self.onnx_node
@@ -133,5 +134,5 @@ class MacConv2d(_IntOp):
         out = torch.nn.functional.conv2d(
             torch.from_numpy(x.astype(np.float64)), torch.from_numpy(w.astype(np.float64)),
             stride=tuple(self.get_nodeattr("strides")), padding=(top, left),
-            groups=self.get_nodeattr("group"))
+            dilation=tuple(self.get_nodeattr("dilations")), groups=self.get_nodeattr("group"))
         context[node.output[0]] = out.numpy().astype(np.int64)

@@ -41,8 +41,10 @@ def _backend(x: torch.Tensor, weight: torch.Tensor):
         if sad_cpu.available():
             return sad_cpu
         if not _backend.warned:
+            # stacklevel 5: past _backend, forward, Function.apply and adder2d, to the line
+            # of the caller's code.
             warnings.warn("addnn: C++ SAD kernels unavailable, using the slower torch path",
-                          RuntimeWarning, stacklevel=3)
+                          RuntimeWarning, stacklevel=5)
             _backend.warned = True
     return sad_torch
 

@@ -69,7 +69,9 @@ def quant_params(model: ModelWrapper, node) -> tuple[IntType, bool]:
     except ValueError as err:
         raise AddnnError(str(err)) from err
     attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    if attrs.get("rounding_mode", b"ROUND") not in (b"ROUND", "ROUND"):
-        raise AddnnError(f"{what}: rounding mode {attrs['rounding_mode']!r} is not ROUND")
+    mode = attrs.get("rounding_mode", b"ROUND")          # QONNX's default
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if mode != "ROUND":
+        raise AddnnError(f"{what}: rounding mode {mode!r} is not ROUND")
     return IntType(int(np.ravel(bits)[0]), bool(attrs.get("signed", 1)), e), \
         bool(attrs.get("narrow", 0))
