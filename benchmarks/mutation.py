@@ -75,7 +75,7 @@ def _config(modules: list[str], tests: list[str]) -> str:
             f"only_mutate = [{quoted(modules)}]\n"
             f"pytest_add_cli_args_test_selection = [{quoted(tests)}]\n"
             "pytest_add_cli_args = [\"-x\", \"-q\", \"-p\", \"no:cacheprovider\"]\n"
-            "also_copy = [\"assets\"]\n"
+            "also_copy = [\"assets\", \"README.md\"]\n"
             # torch and OpenMP are not fork-safe once their thread pools run: fork the
             # workers from a clean server process.
             "process_isolation = \"forkserver\"\n"
@@ -91,6 +91,7 @@ def _scratch(scope: str, modules: list[str], tests: list[str]) -> Path:
     for name in ("src", "tests", "assets"):
         shutil.copytree(ROOT / name, work / name,
                         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copy2(ROOT / "README.md", work / "README.md")     # some tests read it
     text = (ROOT / "pyproject.toml").read_text()
     (work / "pyproject.toml").write_text(text + _config(modules, tests))
     return work
