@@ -97,14 +97,27 @@ def test_learns_synthetic_data(tmp_path):
     assert metrics["val_acc"] >= 0.9          # chance is 0.1; this run reaches 0.996
 
 
+def _torchrun(out, *extra):
+    """``addnn train`` on 2 CPU processes under torchrun; asserts it succeeded."""
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "addnn", "train", *BASE,
+           *extra, f"train.out={out}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def _numbered_images(n):
+    """n blank images whose labels are their indices, to follow each image through a loader."""
+    from addnn.data import ImageDataset
+    return ImageDataset("ids", torch.zeros(n, 1, 2, 2, dtype=torch.uint8), torch.arange(n),
+                        n, (0.0,), (1.0,))
+
+
 def test_ddp_two_processes(tmp_path):
     """torchrun with 2 CPU processes: it completes, ranks stay identical, only rank 0 writes."""
     out = tmp_path / "ddp"
-    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
-    cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "addnn", "train", *BASE,
-           "train.epochs=2", "train.plot=false", f"train.out={out}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = _torchrun(out, "train.epochs=2", "train.plot=false")
     assert "parameters identical on every rank" in proc.stdout + proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["best.pt", "last.pt", "metrics.csv",
                                                      "tensorboard"]
@@ -122,10 +135,9 @@ def test_ranks_see_each_image_once_per_epoch(world, equal_shards):
     """Across the ranks of one epoch every image comes once (equal shards drop at most
     world - 1 leftover images, the same on every epoch's permutation size), and epochs differ
     in order. Labels carry each image's index."""
-    from addnn.data import BatchLoader, ImageDataset
+    from addnn.data import BatchLoader
     n = 101
-    data = ImageDataset("ids", torch.zeros(n, 1, 2, 2, dtype=torch.uint8), torch.arange(n),
-                        n, (0.0,), (1.0,))
+    data = _numbered_images(n)
     for epoch in (0, 1):
         seen = []
         for rank in range(world):
@@ -270,11 +282,7 @@ def test_ddp_ranks_train_on_disjoint_halves(tmp_path):
     the ranks, is the initial model's over all 96 images, which holds only if each rank took
     its own 48 (two ranks on the same half would give that half's loss)."""
     out = tmp_path / "ddp"
-    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
-    cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "addnn", "train", *BASE,
-           *STILL, f"train.out={out}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    _torchrun(out, *STILL)
     row, = csv.DictReader(open(out / "metrics.csv"))
     loss, acc = _initial_model_on_the_training_set()
     assert int(row["train_images"]) == 96
@@ -285,10 +293,9 @@ def test_ddp_ranks_train_on_disjoint_halves(tmp_path):
 def test_batch_loader_order_and_batch_size():
     """Without shuffle the images come in dataset order; batches of one are legal, of none
     refused."""
-    from addnn.data import BatchLoader, ImageDataset
+    from addnn.data import BatchLoader
     n = 7
-    data = ImageDataset("ids", torch.zeros(n, 1, 2, 2, dtype=torch.uint8), torch.arange(n),
-                        n, (0.0,), (1.0,))
+    data = _numbered_images(n)
     assert [int(i) for _, y in BatchLoader(data, 3) for i in y] == list(range(n))
     assert [len(y) for _, y in BatchLoader(data, 1)] == [1] * n
     assert [int(i) for _, y in BatchLoader(data, 3, shuffle=True, seed=1) for i in y] \
