@@ -160,6 +160,59 @@ def run_scope(scope: str, equivalent: dict, sample: int | None = None, seed: int
     return collect(scope, work, equivalent, seed, time.perf_counter() - start)
 
 
+def rerun_survivors(scope: str, record: dict, equivalent: dict) -> dict:
+    """Run again only the survivors recorded for ``scope`` (after new tests), in a fresh
+    scratch copy, and move those now killed to the killed count. The mutants already killed
+    stay killed: tests were only added. A survivor whose function was edited since (its name
+    no longer shows the recorded change) is looked up by its function and change."""
+    modules, tests, target = SCOPES[scope]
+    if not record["survivors"]:
+        return {**record, "rerun": {"survivors": 0, "now_killed": 0, "seconds": 0.0}}
+    work = _scratch(scope, modules, tests)
+    start = time.perf_counter()
+    _mutmut(work, "run", "--max-children", "2", NO_MATCH, check=False)
+    _add_subprocess_tests(work, SUBPROCESS_TESTS.get(scope, []))
+    listing = _listing(work)
+    names = {}
+    for m in record["survivors"]:
+        name = m["mutant"]
+        if name not in listing or list(_change(_mutmut(work, "show", name, check=False))) \
+                != m["change"]:
+            function = name.split("__mutmut_")[0] + "__mutmut_"
+            name = next((n for n in sorted(listing) if n.startswith(function) and
+                         list(_change(_mutmut(work, "show", n, check=False))) == m["change"]),
+                        None)
+        if name is None:
+            raise SystemExit(f"mutate: {m['mutant']} ({m['change'][1]!r}) is no longer "
+                             f"generated in {scope}: run the scope again")
+        names[name] = m
+    _mutmut(work, "run", "--max-children", "2", *sorted(names))
+    status = _listing(work)
+    unrun = [n for n in names if status[n] is None]
+    if unrun:
+        raise SystemExit(f"mutate: mutmut did not run {unrun[0]} in {work}")
+    s = {**record, "survivors": [], "equivalent_mutants": list(record["equivalent_mutants"])}
+    for name, m in names.items():
+        reason = _reason(equivalent, name, m["change"])
+        if status[name] == "killed":
+            s[m["status"]] -= 1
+            s["killed"] += 1
+        elif reason:
+            s[m["status"]] -= 1
+            s["equivalent"] += 1
+            s["equivalent_mutants"].append({"mutant": name, "change": m["change"],
+                                            "reason": reason})
+        else:
+            s["survivors"].append({**m, "mutant": name, "status": status[name]})
+            if status[name] != m["status"]:
+                s[m["status"]] -= 1
+                s[status[name]] += 1
+    s["rerun"] = {"survivors": len(names), "now_killed": record["survived"] + record["no_tests"]
+                  - s["survived"] - s["no_tests"] - (s["equivalent"] - record["equivalent"]),
+                  "seconds": round(time.perf_counter() - start, 1)}
+    return _score(s)
+
+
 def _add_subprocess_tests(work: Path, tests: list[str]) -> None:
     """Count ``tests`` as covering every mutated function in mutmut's saved stats."""
     if not tests:
@@ -252,6 +305,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rejudge", action="store_true",
                         help="only apply the equivalent list to the survivors in the output "
                              "JSON (after triage), running nothing")
+    parser.add_argument("--rerun-survivors", action="store_true",
+                        help="run again only the survivors recorded in the output JSON for "
+                             "--scopes (after new tests), keeping the rest of each record")
     parser.add_argument("--out", type=Path, default=RESULTS / "mutation.json")
     args = parser.parse_args(argv)
     if args.rejudge:
@@ -280,8 +336,17 @@ def main(argv=None) -> int:
         previous = json.loads(args.out.read_text())
         scopes = {k: {**v, "command": v.get("command", previous.get("command"))}
                   for k, v in previous.get("scopes", {}).items()}
+    command = " ".join(["python", "benchmarks/mutation.py", *sys.argv[1:]])
     for scope in args.scopes.split(","):
-        if args.collect:
+        if args.rerun_survivors:
+            if scope not in scopes:
+                print(f"mutate: no record of {scope} in {args.out} to rerun (use --merge)",
+                      file=sys.stderr)
+                return 2
+            # The record keeps the command that sampled it; the rerun names its own.
+            s = rerun_survivors(scope, scopes[scope], equivalent)
+            s["rerun"]["command"] = command
+        elif args.collect:
             work = ROOT / "build" / "mutate" / scope
             if not (work / "mutants").is_dir():
                 print(f"mutate: no mutmut run of {scope} in {work}", file=sys.stderr)
@@ -289,8 +354,7 @@ def main(argv=None) -> int:
             s = collect(scope, work, equivalent, seed=args.seed)
         else:
             s = run_scope(scope, equivalent, args.sample, args.seed)
-        scopes[scope] = {**s, "command": " ".join(["python", "benchmarks/mutation.py",
-                                                   *sys.argv[1:]])}
+        scopes[scope] = s if args.rerun_survivors else {**s, "command": command}
         rate = "n/a" if s["kill_rate"] is None else f"{100 * s['kill_rate']:.1f}%"
         ran = f"{s['mutants']}" + (f" of {s['generated']}" if s["sampled"] else "")
         print(f"{scope:10} {ran:>10} mutants  killed {s['killed']:5}  survived "

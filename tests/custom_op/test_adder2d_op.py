@@ -71,7 +71,10 @@ def test_verify_node_reports_unsupported_attributes():
     w = np.zeros((2, 2, 3, 3), dtype=np.float32)
     model = one_node_model((1, 2, 5, 5), w, 3, group=2, dilations=[2, 2])
     report = getCustomOp(model.graph.node[0]).verify_node()
-    assert "group must be 1" in report and "dilations must be [1, 1]" in report
+    assert report == ["group must be 1", "dilations must be [1, 1]"]
+    node = helper.make_node("Adder2d", ["x", "w", "b"], ["y"], domain=DOMAIN, kernel_shape=[3])
+    assert getCustomOp(node).verify_node() == ["expects 2 inputs, has 3",
+                                               "kernel_shape must have 2 entries"]
     ok = getCustomOp(one_node_model((1, 2, 5, 5), w, 3).graph.node[0]).verify_node()
     assert ok == ["Adder2d: attributes and inputs are valid"]
 

@@ -46,7 +46,7 @@ def cmd_csim(args: argparse.Namespace) -> int:
     check_positive(args.batch, "--batch")
     report = csim(args.project, args.data, args.images, exact=args.exact_types,
                   bounded=args.bounded, jobs=args.jobs, split=args.split, dataset=args.dataset,
-                  batch=args.batch)
+                  batch=args.batch, optimize=not args.debug_build)
     print_report(report)
     if args.json:
         write_report(report, args.json)
@@ -94,6 +94,10 @@ def register(subparsers) -> None:
                     help="ap_int/ap_uint everywhere, as Vitis builds it (slow)")
     cs.add_argument("--bounded", action="store_true",
                     help="one thread per process, streams bounded at their depths: deadlocks")
+    cs.add_argument("--debug-build", action="store_true",
+                    help="compile without optimisation (-O0), as Vitis HLS's csim_design "
+                         "without -O: about half the compile time of a small net, many "
+                         "times the run time of a large one")
     cs.add_argument("--jobs", type=int, help="simulation processes (default: CPU count)")
     cs.add_argument("--batch", type=int, default=1,
                     help="frames per DMA transfer: input TLAST on the last word of each "

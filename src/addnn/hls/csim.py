@@ -32,7 +32,10 @@ WARNINGS = ["-Wall", "-Wextra", "-Wno-unknown-pragmas", "-Wno-maybe-uninitialize
             "-Wno-uninitialized"]
 # -ffp-contract=off: float32 BN (``--bn float32``) rounds after the multiply and after the add,
 # as numpy does, never as one fused multiply-add.
-BASE_FLAGS = ["-std=c++14", "-O2", "-march=native", "-ffp-contract=off", "-DADDNN_LOCAL_AXIS"]
+BASE_FLAGS = ["-std=c++14", "-march=native", "-ffp-contract=off", "-DADDNN_LOCAL_AXIS"]
+# The optimised build (default) runs ResNet-20 more than 10x faster; the debug build (-O0, as
+# Vitis HLS's csim_design without -O) compiles a small net in about half the time.
+OPT_FLAGS = {True: "-O2", False: "-O0"}
 EXIT_MEANING = {1: "mismatch", 2: "bad testbench files", 3: "read from an empty stream",
                 4: "deadlock", 5: "stream protocol error"}
 
@@ -49,8 +52,9 @@ def ap_types_dir() -> Path:
     return path
 
 
-def build_flags(exact: bool, bounded: bool, count: bool = False) -> list[str]:
-    flags = list(BASE_FLAGS) + (["-DADDNN_COUNT_LOOPS"] if count else [])
+def build_flags(exact: bool, bounded: bool, count: bool = False,
+                optimize: bool = True) -> list[str]:
+    flags = [*BASE_FLAGS, OPT_FLAGS[optimize]] + (["-DADDNN_COUNT_LOOPS"] if count else [])
     if exact:
         flags.append("-DADDNN_EXACT_TYPES")
     if bounded:
@@ -74,13 +78,14 @@ def _compiler_version() -> str:
 
 
 def compile_project(project: str | Path, exact: bool = False, bounded: bool = False,
-                    cache: Path | None = None, count: bool = False) -> tuple[Path, float]:
+                    cache: Path | None = None, count: bool = False,
+                    optimize: bool = True) -> tuple[Path, float]:
     """The testbench binary of ``project`` for the build, and the seconds its compile took
-    (0 when it came from the cache)."""
+    (0 when it came from the cache). ``optimize=False`` is the debug build (-O0)."""
     project = Path(project)
     load_project(project)
     inc = ap_types_dir()
-    flags = build_flags(exact, bounded, count)
+    flags = build_flags(exact, bounded, count, optimize)
     srcs = _sources(project)
     digest = hashlib.sha256()
     for part in [_compiler_version(), *flags, str(inc)]:
@@ -216,19 +221,22 @@ def project_frames(project: Path, meta: dict, data: str | None, images: int | No
 
 def csim(project: str | Path, data: str | None = None, images: int | None = None,
          exact: bool = False, bounded: bool = False, jobs: int | None = None,
-         split: str = "test", dataset: str = "cifar10", batch: int = 1) -> dict:
+         split: str = "test", dataset: str = "cifar10", batch: int = 1,
+         optimize: bool = True) -> dict:
     """Compile, run and compare; the report as a JSON-ready dict (see ``print_report``).
-    ``batch``: frames per DMA transfer (TLAST checked at the end of each packet)."""
+    ``batch``: frames per DMA transfer (TLAST checked at the end of each packet);
+    ``optimize=False``: the debug build (-O0), quicker to compile, slower to run."""
     if batch < 1:
         raise AddnnError(f"--batch must be at least 1, not {batch}")
     project = Path(project)
     meta = load_project(project)
     inputs, expected, labels, what = project_frames(project, meta, data, images, split, dataset)
-    binary, compile_s = compile_project(project, exact, bounded)
+    binary, compile_s = compile_project(project, exact, bounded, optimize=optimize)
     got, seconds = run_frames(binary, inputs, expected, jobs, batch)
     same = (got == expected).all(1)
     report = {"project": str(project), "frames": what, "images": int(len(inputs)),
-              "build": ("exact" if exact else "fast") + (" bounded" if bounded else ""),
+              "build": ("exact" if exact else "fast") + (" bounded" if bounded else "")
+              + ("" if optimize else " debug"),
               "batch": batch,
               "compile_seconds": compile_s, "seconds": seconds,
               "images_per_s": len(inputs) / max(seconds, 1e-9),
@@ -302,13 +310,13 @@ def print_report(r: dict) -> None:
         print(f"  first stream that differs: {d['stream']} (tensor {d['tensor']}), {where}")
 
 
-def loop_iterations(project: str | Path) -> dict[str, int]:
+def loop_iterations(project: str | Path, optimize: bool = True) -> dict[str, int]:
     """Loop iterations per frame of every process, counted by the counting build
     (ADDNN_COUNT_LOOPS) on the testbench's first frame."""
     project = Path(project)
     meta = load_project(project)
     inputs, expected, _, _ = project_frames(project, meta, None, 1)
-    binary, _ = compile_project(project, count=True)
+    binary, _ = compile_project(project, count=True, optimize=optimize)
     with tempfile.TemporaryDirectory(prefix="addnn-count-") as tmp:
         fin, fexp, counts = (Path(tmp) / n for n in ("in.bin", "exp.bin", "counts.txt"))
         inputs.astype("<i4").tofile(fin)

@@ -1,0 +1,124 @@
+"""The integer-graph ops' node interface and their edge cases: required and optional
+attributes (ONNX's Conv conventions for the geometry), integer carriers, global pooling on a
+non-square map, and the Adder2d op outside the fast kernel's geometry."""
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.transformation.infer_shapes import InferShapes
+
+from addnn.custom_op import DOMAIN
+from addnn.custom_op.adder2d import adder2d_fast, adder2d_np
+
+OUT = dict(bits=8, signed=1, out_exponent=-3)
+# op -> (its required attributes with legal values, its optional ones with their defaults),
+# written out from the ops' docstrings and ONNX Conv, not read from the ops.
+INTERFACE = {
+    "QuantizeInput": (OUT, {}),
+    "Requantize": ({**OUT, "in_exponent": -5}, {"relu": 0}),
+    "AvgPoolShift": ({}, {}),
+    "MacConv2d": ({"kernel_shape": [3, 3]},
+                  {"pads": [0, 0, 0, 0], "strides": [1, 1], "dilations": [1, 1], "group": 1}),
+    "Adder2d": ({"kernel_shape": [3, 3]},
+                {"pads": [0, 0, 0, 0], "strides": [1, 1], "dilations": [1, 1], "group": 1}),
+    "BNRequantMap": ({**OUT, "kind": "table", "in_bits": 6, "in_signed": 0,
+                      "in_exponent": -4}, {}),
+    "FloatBNRequant": ({**OUT, "in_exponent": -5}, {"relu": 0}),
+}
+REQUIRED = [(op, name) for op, (req, _) in INTERFACE.items() for name in req]
+
+
+@pytest.mark.parametrize("op, missing", REQUIRED)
+def test_a_missing_required_attribute_is_refused(op, missing):
+    """A node without a required attribute never runs on a silent default."""
+    required, _ = INTERFACE[op]
+    attrs = {k: v for k, v in required.items() if k != missing}
+    inst = getCustomOp(helper.make_node(op, ["x"], ["y"], domain=DOMAIN, **attrs))
+    with pytest.raises(Exception, match=f"Required attribute {missing} unspecified"):
+        inst.get_nodeattr(missing)
+    full = getCustomOp(helper.make_node(op, ["x"], ["y"], domain=DOMAIN, **required))
+    assert full.get_nodeattr(missing) == required[missing]
+
+
+@pytest.mark.parametrize("op", list(INTERFACE))
+def test_optional_attributes_take_their_documented_defaults(op):
+    required, optional = INTERFACE[op]
+    inst = getCustomOp(helper.make_node(op, ["x"], ["y"], domain=DOMAIN, **required))
+    assert {k: inst.get_nodeattr(k) for k in optional} == optional
+    assert set(inst.get_nodeattr_types()) == set(required) | set(optional)
+
+
+def _run(op, inputs: dict, **attrs) -> np.ndarray:
+    node = helper.make_node(op, list(inputs), ["y"], domain=DOMAIN, name=f"{op}_7", **attrs)
+    context = dict(inputs)
+    getCustomOp(node).execute_node(context, None)
+    return context["y"]
+
+
+def test_integers_carried_as_floats_are_taken_and_fractions_refused():
+    """A float tensor holding integers is read as those integers (int64 out); one value off
+    the integers is refused with the node's name."""
+    q = np.array([[-9.0, -1.0, 0.0, 3.0, 2.0 ** 40]]).reshape(1, 5, 1, 1)
+    out = _run("Requantize", {"x": q}, bits=48, signed=1, out_exponent=-5, in_exponent=-5)
+    assert out.dtype == np.int64 and out.ravel().tolist() == [-9, -1, 0, 3, 2 ** 40]
+    for bad in (0.5, -3.25, 1e-9):
+        with pytest.raises(ValueError, match="^Requantize_7: expected integers$"):
+            _run("Requantize", {"x": np.array([1.0, bad]).reshape(1, 2, 1, 1)},
+                 bits=8, signed=1, out_exponent=-5, in_exponent=-5)
+
+
+@pytest.mark.parametrize("h, w", [(2, 8), (8, 2), (1, 4), (4, 4), (1, 1)])
+def test_global_pool_on_any_power_of_two_area(h, w):
+    """The sum over H x W shifted right by log2(H * W), rounded half to even, on maps that
+    need not be square; shape inference gives [N, C, 1, 1]."""
+    rng = np.random.default_rng(h * 16 + w)
+    q = rng.integers(-300, 300, (3, 2, h, w))
+    out = _run("AvgPoolShift", {"x": q})
+    from fractions import Fraction
+    expected = [[round(Fraction(int(q[n, c].sum()), h * w)) for c in range(2)]
+                for n in range(3)]                         # Python's round: half to even
+    assert out.shape == (3, 2, 1, 1) and out[:, :, 0, 0].tolist() == expected
+
+    node = helper.make_node("AvgPoolShift", ["x"], ["y"], domain=DOMAIN)
+    graph = helper.make_graph(
+        [node], "pool", [helper.make_tensor_value_info("x", TensorProto.INT64, [3, 2, h, w])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, None)])
+    model = ModelWrapper(helper.make_model(graph)).transform(InferShapes())
+    assert model.get_tensor_shape("y") == [3, 2, 1, 1]
+
+
+def test_global_pool_refuses_an_area_that_is_not_a_power_of_two():
+    with pytest.raises(ValueError, match="^AvgPoolShift_7: pooling area 12 is not a power"):
+        _run("AvgPoolShift", {"x": np.zeros((1, 1, 3, 4), np.int64)})
+
+
+def test_mixed_operands_are_computed_in_float():
+    """Only two integer operands make the integer graph's int64 result; an integer input
+    against a float weight (or the reverse) gives float32, as two float operands do."""
+    rng = np.random.default_rng(3)
+    xi = rng.integers(-8, 8, (1, 2, 5, 5))
+    wf = rng.integers(-8, 8, (3, 2, 3, 3)).astype(np.float32)
+    for x, w in ((xi, wf), (xi.astype(np.float32), wf.astype(np.int64))):
+        out = adder2d_fast(x, w, (1, 1), (1, 1, 1, 1))
+        assert out.dtype == np.float32
+        assert np.array_equal(out, adder2d_np(x, w, (1, 1), (1, 1, 1, 1)).astype(np.float32))
+    both = adder2d_fast(xi, wf.astype(np.int64), (1, 1), (1, 1, 1, 1))
+    assert both.dtype == np.int64
+
+
+@pytest.mark.parametrize("kh, kw", [(1, 3), (3, 1), (2, 3)])
+@pytest.mark.parametrize("integer", [False, True])
+def test_non_square_kernels_execute_as_the_reference(kh, kw, integer):
+    """A kernel that is not square is outside the fast kernel (square windows only): the
+    op gives the reference's result, bit for bit."""
+    rng = np.random.default_rng(kh * 10 + kw)
+    dtype = np.int64 if integer else np.float32
+    x = rng.integers(-8, 8, (2, 3, 6, 7)).astype(dtype)
+    w = rng.integers(-8, 8, (4, 3, kh, kw)).astype(dtype)
+    out = _run("Adder2d", {"x": x, "w": w}, kernel_shape=[kh, kw], pads=[1, 1, 1, 1])
+    expected = adder2d_np(x, w, (1, 1), (1, 1, 1, 1))
+    assert out.shape == expected.shape and np.array_equal(out, expected.astype(out.dtype))
+    assert out.dtype == dtype
