@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
-from conftest import random_images
+from conftest import debug_csim, random_images
 from netgen import NetBuilder, random_resnet
 
 from addnn.errors import AddnnError
-from addnn.hls.csim import CsimFailure, csim
+from addnn.hls.csim import CsimFailure
 from addnn.hls.depths import stream_depths
 from addnn.hls.stages import AddStage, build_stages
 from addnn.numeric import IntType
@@ -25,7 +25,7 @@ def skip_streams(model) -> list[str]:
 def test_generated_depths_pass_the_bounded_run(build):
     model = random_resnet(11, (4, 8), 8, 8, 2)
     prj = build(model, images=random_images(model, 3))
-    report = csim(prj, bounded=True)
+    report = debug_csim(prj, bounded=True)
     assert report["identical"] == 1.0 and "bounded" in report["build"]
 
 
@@ -51,7 +51,7 @@ def test_simulated_depths_under_random_foldings_pass_the_bounded_run(build, tmp_
     meta = json.loads((prj / "project.json").read_text())
     assert {s["tensor"]: s["depth"] for s in meta["streams"]} == want
     assert all(want[t] >= d for t, d in stream_depths(graph).items())
-    assert csim(prj, bounded=True)["identical"] == 1.0
+    assert debug_csim(prj, bounded=True)["identical"] == 1.0
 
 
 def test_too_shallow_skip_fifo_is_reported_as_a_deadlock(build):
@@ -61,12 +61,12 @@ def test_too_shallow_skip_fifo_is_reported_as_a_deadlock(build):
     prj = build(model, images=random_images(model, 2),
                 depth_overrides={skips[0]: depths[skips[0]] // 3})
     with pytest.raises(CsimFailure, match="deadlock") as err:
-        csim(prj, bounded=True)
+        debug_csim(prj, bounded=True)
     message = str(err.value)
     var = "s_" + skips[0]
     assert f"full stream '{var}'" in message and "read from empty" in message
     # The sequential build (Vitis csim's model: unbounded streams) does not see it.
-    assert csim(prj)["identical"] == 1.0
+    assert debug_csim(prj)["identical"] == 1.0
 
 
 def test_depth_overrides_are_checked(build):
@@ -86,7 +86,7 @@ def test_float32_bn_kernel_equals_the_graphs_float_bn(build, relu, k):
     expected = np.fromfile(prj / "tb" / "expected.bin", dtype="<i4")
     assert len(np.unique(expected)) > 5
     for exact in (False, True):
-        assert csim(prj, exact=exact)["identical"] == 1.0
+        assert debug_csim(prj, exact=exact)["identical"] == 1.0
 
 
 def test_float32_bn_of_an_exported_graph(build, tmp_path, calibrated_float_resnet20):
@@ -101,7 +101,7 @@ def test_float32_bn_of_an_exported_graph(build, tmp_path, calibrated_float_resne
     prj = build(graph, bn="float32", images=data.normalize(data.images[:3]).numpy())
     ops = {n.op_type for n in load_graph(prj / "graph" / "model_int.onnx").graph.node}
     assert "FloatBNRequant" in ops and "BNRequantMap" not in ops
-    assert csim(prj)["identical"] == 1.0
+    assert debug_csim(prj)["identical"] == 1.0
 
 
 def test_integer_graph_with_the_other_bn_is_refused(tmp_path):

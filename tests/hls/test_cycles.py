@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import debug_loop_iterations
 from netgen import random_resnet
 from test_nets import random_folding
 
 from addnn.estimate import stage_iterations
-from addnn.hls.csim import loop_iterations
 from addnn.hls.folding import folding_maps, read_folding
 from addnn.hls.stages import build_stages, separate_maps
 
@@ -24,7 +24,7 @@ def test_model_equals_the_counting_build_on_random_nets(build, tmp_path, seed):
     path.write_text(json.dumps(random_folding(model, np.random.default_rng(seed))))
     prj = build(model, folding_path=path, tb_frames=1)
     graph = separate_maps(build_stages(model), folding_maps(path, build_stages(model)))
-    assert loop_iterations(prj) == stage_iterations(graph, read_folding(path, graph))
+    assert debug_loop_iterations(prj) == stage_iterations(graph, read_folding(path, graph))
 
 
 def test_model_equals_the_counting_build_on_resnet20(build, tmp_path):
@@ -38,6 +38,6 @@ def test_model_equals_the_counting_build_on_resnet20(build, tmp_path):
     graph = integer_graph(export_model(model, tmp_path / "m.onnx"))
     prj = build(graph, tb_frames=1)
     stages = build_stages(graph)
-    counted = loop_iterations(prj)
+    counted = debug_loop_iterations(prj)
     assert counted == stage_iterations(stages, default_folding(stages))
     assert len(counted) == len(stages.stages) and counted["Adder2d_0"] > 24 * 1024

@@ -11,7 +11,7 @@ from qonnx.core.datatype import DataType
 from addnn.cli import main
 from addnn.errors import AddnnError
 from addnn.hls import generate_project
-from addnn.hls.csim import compile_project
+from addnn.hls.csim import build_flags, compile_project
 from addnn.numeric import IntType
 
 
@@ -129,4 +129,15 @@ def test_cli_generates_and_simulates(tmp_path, capsys, gxx):
     out = capsys.readouterr().out
     assert "identical outputs 100.00%" in out
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["images"] == 3 and report["identical"] == 1.0
+    assert report["images"] == 3 and report["identical"] == 1.0 and report["build"] == "fast"
+    # The debug build (-O0): the same bits, from a binary of its own.
+    assert main(["csim", str(tmp_path / "prj"), "--debug-build", "--json",
+                 str(tmp_path / "d.json")]) == 0
+    debug = json.loads((tmp_path / "d.json").read_text())
+    assert debug["build"] == "fast debug" and debug["identical"] == 1.0
+    assert "fast debug build" in capsys.readouterr().out
+    optimised, _ = compile_project(tmp_path / "prj")
+    unoptimised, seconds = compile_project(tmp_path / "prj", optimize=False)
+    assert seconds == 0.0 and optimised != unoptimised          # both cached, apart
+    assert "-O0" in build_flags(False, False, optimize=False)
+    assert "-O2" in build_flags(False, False) and "-O0" not in build_flags(False, False)

@@ -4,10 +4,9 @@ PE and SIMD, bit widths, kernel, stride and padding."""
 
 import numpy as np
 import pytest
-from conftest import random_images
+from conftest import debug_csim, random_images
 from netgen import NetBuilder
 
-from addnn.hls.csim import csim
 from addnn.numeric import IntType
 from addnn.transform import run_integer
 
@@ -26,7 +25,7 @@ def folding_file(tmp_path, model, pe, simd):
 def check(build, tmp_path, model, pe, simd, frames=5, exact=False, **kw):
     prj = build(model, images=random_images(model, frames), folding_path=folding_file(
         tmp_path, model, pe, simd), **kw)
-    report = csim(prj, exact=exact)
+    report = debug_csim(prj, exact=exact)
     assert report["images"] == frames
     assert report["identical"] == 1.0, report["mismatches"]
     expected = np.fromfile(prj / "tb" / "expected.bin", dtype="<i4")
@@ -66,7 +65,7 @@ def test_table_map_and_exact_types(build, tmp_path):
     assert b.types[acc].bits <= 8
     model = b.model(b.bn(acc, IntType(4, True, -1), relu=False, kind="table"))
     prj = check(build, tmp_path, model, 3, 2)
-    assert csim(prj, exact=True)["identical"] == 1.0
+    assert debug_csim(prj, exact=True)["identical"] == 1.0
 
 
 def test_unfused_accumulator_and_requantize_shift(build, tmp_path):
@@ -87,7 +86,7 @@ def test_residual_pool_and_fc_kernels(build, tmp_path, exact):
     model = b.model(b.flatten(b.bn(fc, IntType(16, True, -6), relu=False)))
     images = random_images(model, 4)
     prj = build(model, images=images)
-    assert csim(prj, exact=exact)["identical"] == 1.0
+    assert debug_csim(prj, exact=exact)["identical"] == 1.0
     # The testbench's expected values are the integer graph's own outputs.
     ref = run_integer(model, images[:1])
     got = np.fromfile(prj / "tb" / "expected.bin", dtype="<i4")[:3]

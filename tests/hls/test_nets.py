@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import random_images
+from conftest import debug_csim, random_images
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netgen import random_resnet
@@ -50,7 +50,7 @@ def test_random_nets_under_random_foldings_equal_the_integer_graph(
     path = tmp_path_factory.mktemp("fold") / "folding.json"
     path.write_text(json.dumps(random_folding(model, np.random.default_rng(seed))))
     prj = build(model, images=random_images(model, 3, seed), folding_path=path)
-    report = csim(prj)
+    report = debug_csim(prj)
     assert report["identical"] == 1.0, (report["mismatches"], report.get("first_difference"))
     ops = {n.op_type for n in model.graph.node}
     assert {"Adder2d", "MacConv2d", "Add", "AvgPoolShift", "BNRequantMap"} <= ops
@@ -65,7 +65,7 @@ def test_every_folding_gives_the_same_bits(build, tmp_path):
         path = tmp_path / f"f{k}.json"
         path.write_text(json.dumps(random_folding(model, np.random.default_rng(k))))
         prj = build(model, images=images, folding_path=path)
-        assert csim(prj)["identical"] == 1.0
+        assert debug_csim(prj)["identical"] == 1.0
 
 
 @pytest.mark.slow
@@ -81,7 +81,7 @@ def test_quantized_resnet32_with_random_weights(build, tmp_path, calibrated_floa
     graph = export_model(q, tmp_path / "r32.onnx")
     assert sum(n.op_type == "Adder2d" for n in graph.graph.node) == 32
     prj = build(graph, images=data.normalize(data.images[:4]).numpy())
-    report = csim(prj)
+    report = debug_csim(prj)
     assert report["images"] == 4 and report["identical"] == 1.0
 
 
@@ -118,7 +118,7 @@ def test_a_mismatch_names_the_first_stream_that_differs(build):
     value = int(first.group(1))
     text = text[:start + first.start(1)] + str(255 - value) + text[start + first.end(1):]
     params.write_text(text)
-    report = csim(prj)
+    report = debug_csim(prj)
     assert report["identical"] < 1.0 and report["mismatches"]
     diff = report["first_difference"]
     assert diff["tensor"] == layer.outputs[0] and diff["got"] != diff["expected"]

@@ -7,13 +7,12 @@ import json
 
 import numpy as np
 import pytest
-from conftest import random_images
+from conftest import debug_csim, random_images
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from netgen import NetBuilder, random_resnet
 
 from addnn.hls import generate_project
-from addnn.hls.csim import csim
 from addnn.hls.progression import Progression, fit_progression, search_slots
 from addnn.numeric import BNAffine, IntType, bn_requant_map, bn_requant_reference
 
@@ -202,7 +201,7 @@ def test_csim_with_progressions_equals_the_integer_graph_and_the_stored_build(
     outs = []
     for mode in ("auto", "stored"):
         prj = build(model, images=images, folding_path=path, thresholds=mode)
-        report = csim(prj)
+        report = debug_csim(prj)
         assert report["identical"] == 1.0, (mode, report["mismatches"])
         maps = {s["map"] for s in json.loads((prj / "project.json").read_text())["stages"]
                 if s["kind"] == "ConvStage"}
@@ -222,7 +221,7 @@ def test_csim_mixes_progression_and_stored_layers_with_exact_types(build):
     assert [s["map"] for s in meta["stages"] if s["kind"] == "ConvStage"] == \
         ["thresholds", "progression"]
     for exact in (False, True):
-        report = csim(prj, exact=exact)
+        report = debug_csim(prj, exact=exact)
         assert report["identical"] == 1.0, report["mismatches"]
 
 

@@ -4,13 +4,12 @@ in every build, loop counts equal to the model, and refusals of foldings they ca
 import json
 
 import pytest
-from conftest import random_images
+from conftest import debug_csim, debug_loop_iterations, random_images
 from netgen import random_resnet
 
 from addnn.errors import AddnnError
 from addnn.estimate import stage_iterations
 from addnn.estimate.dataflow import simulate, simulate_unbounded
-from addnn.hls.csim import csim, loop_iterations
 from addnn.hls.folding import folding_maps, read_folding
 from addnn.hls.stages import MapStage, build_stages, fused_map_names, separate_maps
 
@@ -34,13 +33,13 @@ def test_separate_maps_equal_the_integer_graph_and_the_loop_model(build, tmp_pat
     path.write_text(json.dumps(every_map(model, serial)))
     prj = build(model, folding_path=path, images=random_images(model, 3))
     for kw in ({}, {"bounded": True}, {"exact": True}):
-        assert csim(prj, **kw)["identical"] == 1.0, kw
+        assert debug_csim(prj, **kw)["identical"] == 1.0, kw
     graph = build_stages(model)
     graph = separate_maps(graph, folding_maps(path, graph))
     folding = read_folding(path, graph)
     assert sum(isinstance(s, MapStage) for s in graph.stages) == len(every_map(model, serial))
     assert all(folding[s.name].serial == serial for s in graph.map_stages())
-    assert loop_iterations(prj) == stage_iterations(graph, folding)
+    assert debug_loop_iterations(prj) == stage_iterations(graph, folding)
     a, b = simulate(graph, folding, None, frames=2), simulate_unbounded(graph, folding, 2)
     assert a.frame_done == b.frame_done and a.max_occupancy == b.max_occupancy
     meta = json.loads((prj / "project.json").read_text())
