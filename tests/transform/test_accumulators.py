@@ -1,17 +1,22 @@
 """Accumulator widths: the annotated worst case is reached by adversarial operands, and a type
-one bit narrower is caught on execution."""
+one bit narrower is caught on execution. Then the graphs at the edges of what the lowering
+takes, against QONNX's execution of the graph before lowering or ONNX's reference evaluator."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.transformation.infer_shapes import InferShapes
 
 from addnn.custom_op import DOMAIN
 from addnn.errors import AddnnError
-from addnn.transform import lower_to_integer, run_integer
+from addnn.transform import lower_to_integer, output_exponent, run_integer
+from addnn.transform.execute import _flatten
 
 QONNX = "qonnx.custom_op.general"
 
@@ -103,10 +108,6 @@ def test_adder_operands_on_different_grids_meet_on_the_finer(x_scale, w_scale):
     """The coarser operand is shifted left onto the finer grid (the weight offline, the input
     by a Requantize node); the integer result times 2**e equals QONNX's float execution, and
     the shifted tensors keep their values within their annotated types."""
-    from qonnx.core.onnx_exec import execute_onnx
-    from qonnx.transformation.infer_shapes import InferShapes
-
-    from addnn.transform import output_exponent
     from addnn.transform.annotations import int_type
     rng = np.random.default_rng(4)
     w = rng.integers(-128, 128, (3, 2, 3, 3)) * w_scale
@@ -144,7 +145,6 @@ def test_quant_with_another_rounding_mode_is_refused():
 
 
 def test_output_exponent_of_a_graph_not_lowered():
-    from addnn.transform import output_exponent
     with pytest.raises(AddnnError, match="^not an integer graph \\(no output exponent\\): run "
                                          "the lowering first$"):
         output_exponent(one_layer("Adder2d", np.ones((1, 1, 1, 1)), True))
@@ -158,3 +158,96 @@ def test_single_consumer_skips_constants():
     assert single_consumer(model, "xq").op_type == "Adder2d"
     assert single_consumer(model, "xq", "Conv") is None
     assert single_consumer(model, "s") is None                 # two readers
+
+
+def bn_relu_quant(signed: bool, seed: int = 0) -> ModelWrapper:
+    """x -> Quant(int8 at 2**-1) -> Adder2d(3x3, pad 1) -> Mul(a) -> Add(b) -> Relu ->
+    Quant(8 bits at 2**-3, ``signed``)."""
+    rng = np.random.default_rng(seed)
+    c, o = 3, 4
+    w = rng.integers(-6, 7, (o, c, 3, 3)).astype(np.float32) * 0.5
+    a = rng.uniform(0.05, 0.2, (1, o, 1, 1)).astype(np.float32)
+    b = np.zeros((1, o, 1, 1), np.float32)
+    consts = {"s": np.array(0.5, np.float32), "z": np.array(0.0, np.float32),
+              "b8": np.array(8.0, np.float32), "w": w, "a": a, "b": b,
+              "so": np.array(0.125, np.float32)}
+    nodes = [
+        helper.make_node("Quant", ["x", "s", "z", "b8"], ["xq"], domain=QONNX, signed=1,
+                         narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Quant", ["w", "s", "z", "b8"], ["wq"], domain=QONNX, signed=1,
+                         narrow=0, rounding_mode="ROUND"),
+        helper.make_node("Adder2d", ["xq", "wq"], ["acc"], domain=DOMAIN, kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Mul", ["acc", "a"], ["m"]),
+        helper.make_node("Add", ["m", "b"], ["bn"]),
+        helper.make_node("Relu", ["bn"], ["r"]),
+        helper.make_node("Quant", ["r", "so", "z", "b8"], ["y"], domain=QONNX,
+                         signed=int(signed), narrow=0, rounding_mode="ROUND"),
+    ]
+    graph = helper.make_graph(
+        nodes, "bnrelu", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, c, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, o, 5, 5])],
+        [numpy_helper.from_array(v, n) for n, v in consts.items()])
+    model = ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    return model.transform(InferShapes())
+
+
+@pytest.mark.parametrize("signed", [True, False])
+@pytest.mark.parametrize("mode", ["integer", "float32"])
+def test_relu_between_bn_and_a_signed_quant_is_kept(signed, mode):
+    """With a signed output the ReLU is what makes the negative BN outputs 0; the lowered
+    graph (either BN mode) gives QONNX's outputs exactly."""
+    model = bn_relu_quant(signed)
+    x = np.random.default_rng(1).normal(0, 4, (2, 3, 5, 5)).astype(np.float32)
+    m = execute_onnx(model, {"x": x}, return_full_exec_context=True)["m"]
+    model.set_initializer("b", (-np.median(m, axis=(0, 2, 3), keepdims=True) + 0.3)
+                          .astype(np.float32))             # each channel's centre near 0
+    expected = execute_onnx(model, {"x": x})["y"]
+    bn = execute_onnx(model, {"x": x}, return_full_exec_context=True)["bn"]
+    assert (bn < -0.0625).mean() > 0.2 and (expected > 0).mean() > 0.2    # both sides used
+    low = lower_to_integer(model, mode)
+    got = run_integer(low, x) * 2.0 ** output_exponent(low)
+    assert np.array_equal(got, expected) and got.min() == 0
+
+
+def _refusal(model: ModelWrapper, match: str) -> None:
+    with pytest.raises(AddnnError, match=match):
+        lower_to_integer(model)
+
+
+def test_quant_with_per_channel_scales_is_refused():
+    model = one_layer("Adder2d", np.ones((2, 1, 1, 1)), True)
+    model.set_initializer("sw", np.array([1.0, 0.5], np.float32).reshape(2, 1, 1, 1))
+    _refusal(model, r"^Quant node '\w*' \(output 'wq'\): per-channel scales are not "
+                    r"supported$")
+    same = one_layer("Adder2d", np.ones((2, 1, 1, 1)), True)
+    same.set_initializer("sw", np.array([0.5, 0.5], np.float32).reshape(2, 1, 1, 1))
+    assert lower_to_integer(same) is not None          # one value, stored per channel
+
+
+def test_quant_with_a_computed_scale_is_refused():
+    model = one_layer("Adder2d", np.ones((1, 1, 1, 1)), True)
+    model.graph.node.insert(0, helper.make_node("Identity", ["sw"], ["sw_copy"]))
+    model.graph.node[2].input[1] = "sw_copy"           # the weight's Quant
+    _refusal(model, r"^Quant node '\w*' \(output 'wq'\): scale, zero point and bit width "
+                    r"must be constants$")
+
+
+def test_quant_with_a_zero_point_is_refused():
+    model = one_layer("Adder2d", np.ones((1, 1, 1, 1)), True)
+    model.set_initializer("z", np.array(1.0, np.float32))
+    _refusal(model, r"\(output '[xw]q'\): zero point must be 0$")
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, 2, 3, 4])
+def test_flatten_as_onnx_defines_it(axis):
+    """The integer graph's Flatten (default axis 1) against ONNX's reference evaluator."""
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.int64).reshape(2, 3, 4, 5)
+    attrs = {} if axis is None else {"axis": axis}
+    node = helper.make_node("Flatten", ["x"], ["y"], **attrs)
+    graph = helper.make_graph(
+        [node], "f", [helper.make_tensor_value_info("x", TensorProto.INT64, x.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, None)])
+    expected = ReferenceEvaluator(helper.make_model(graph)).run(None, {"x": x})[0]
+    got = _flatten(node, x)
+    assert got.shape == expected.shape and np.array_equal(got, expected)
