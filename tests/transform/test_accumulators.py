@@ -11,6 +11,7 @@ from onnx.reference import ReferenceEvaluator
 from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
 from qonnx.transformation.infer_shapes import InferShapes
 
 from addnn.custom_op import DOMAIN
@@ -160,24 +161,25 @@ def test_single_consumer_skips_constants():
     assert single_consumer(model, "s") is None                 # two readers
 
 
-def bn_relu_quant(signed: bool, seed: int = 0) -> ModelWrapper:
-    """x -> Quant(int8 at 2**-1) -> Adder2d(3x3, pad 1) -> Mul(a) -> Add(b) -> Relu ->
-    Quant(8 bits at 2**-3, ``signed``)."""
+def bn_relu_quant(signed: bool, c: int = 3, k: int = 3, bits: int = 8,
+                  seed: int = 0) -> ModelWrapper:
+    """x -> Quant(``bits`` at 2**-1) -> Adder2d(k x k, pad k // 2) -> Mul(a) -> Add(0) -> Relu
+    -> Quant(8 bits at 2**-3, ``signed``)."""
     rng = np.random.default_rng(seed)
-    c, o = 3, 4
-    w = rng.integers(-6, 7, (o, c, 3, 3)).astype(np.float32) * 0.5
-    a = rng.uniform(0.05, 0.2, (1, o, 1, 1)).astype(np.float32)
-    b = np.zeros((1, o, 1, 1), np.float32)
+    o, p = 4, k // 2
+    w = rng.integers(-3, 4, (o, c, k, k)).astype(np.float32) * 0.5
+    a = rng.uniform(0.5, 2.0, (1, o, 1, 1)).astype(np.float32) / (c * k * k)
     consts = {"s": np.array(0.5, np.float32), "z": np.array(0.0, np.float32),
-              "b8": np.array(8.0, np.float32), "w": w, "a": a, "b": b,
+              "bx": np.array(float(bits), np.float32), "b8": np.array(8.0, np.float32),
+              "w": w, "a": a, "b": np.zeros((1, o, 1, 1), np.float32),
               "so": np.array(0.125, np.float32)}
     nodes = [
-        helper.make_node("Quant", ["x", "s", "z", "b8"], ["xq"], domain=QONNX, signed=1,
+        helper.make_node("Quant", ["x", "s", "z", "bx"], ["xq"], domain=QONNX, signed=1,
                          narrow=0, rounding_mode="ROUND"),
-        helper.make_node("Quant", ["w", "s", "z", "b8"], ["wq"], domain=QONNX, signed=1,
+        helper.make_node("Quant", ["w", "s", "z", "bx"], ["wq"], domain=QONNX, signed=1,
                          narrow=0, rounding_mode="ROUND"),
-        helper.make_node("Adder2d", ["xq", "wq"], ["acc"], domain=DOMAIN, kernel_shape=[3, 3],
-                         pads=[1, 1, 1, 1]),
+        helper.make_node("Adder2d", ["xq", "wq"], ["acc"], domain=DOMAIN, kernel_shape=[k, k],
+                         pads=[p] * 4),
         helper.make_node("Mul", ["acc", "a"], ["m"]),
         helper.make_node("Add", ["m", "b"], ["bn"]),
         helper.make_node("Relu", ["bn"], ["r"]),
@@ -193,12 +195,15 @@ def bn_relu_quant(signed: bool, seed: int = 0) -> ModelWrapper:
 
 
 @pytest.mark.parametrize("signed", [True, False])
-@pytest.mark.parametrize("mode", ["integer", "float32"])
-def test_relu_between_bn_and_a_signed_quant_is_kept(signed, mode):
+@pytest.mark.parametrize("mode, c, k, bits, kind", [
+    ("integer", 3, 3, 8, "thresholds"), ("integer", 1, 1, 3, "table"),
+    ("float32", 3, 3, 8, None)])
+def test_relu_between_bn_and_a_signed_quant_is_kept(signed, mode, c, k, bits, kind):
     """With a signed output the ReLU is what makes the negative BN outputs 0; the lowered
-    graph (either BN mode) gives QONNX's outputs exactly."""
-    model = bn_relu_quant(signed)
-    x = np.random.default_rng(1).normal(0, 4, (2, 3, 5, 5)).astype(np.float32)
+    graph (each BN mode, and both kinds of integer map) gives QONNX's outputs exactly. The
+    map's constants are named after the node and their role."""
+    model = bn_relu_quant(signed, c, k, bits)
+    x = np.random.default_rng(1).normal(0, 4, (2, c, 5, 5)).astype(np.float32)
     m = execute_onnx(model, {"x": x}, return_full_exec_context=True)["m"]
     model.set_initializer("b", (-np.median(m, axis=(0, 2, 3), keepdims=True) + 0.3)
                           .astype(np.float32))             # each channel's centre near 0
@@ -208,6 +213,36 @@ def test_relu_between_bn_and_a_signed_quant_is_kept(signed, mode):
     low = lower_to_integer(model, mode)
     got = run_integer(low, x) * 2.0 ** output_exponent(low)
     assert np.array_equal(got, expected) and got.min() == 0
+    if kind:
+        node = next(n for n in low.graph.node if n.op_type == "BNRequantMap")
+        assert getCustomOp(node).get_nodeattr("kind") == kind
+        roles = ["table"] if kind == "table" else ["thresholds", "start", "direction"]
+        assert list(node.input[1:]) == [f"{node.name}_{r}" for r in roles]
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_relu_then_quant_on_integers_is_one_requantize(signed):
+    """x -> Quant -> Relu -> Quant: the Relu and the second Quant become one Requantize
+    whose ReLU is applied (visible with a signed output), exactly as QONNX computes it."""
+    consts = {"s": np.array(0.5, np.float32), "s2": np.array(0.25, np.float32),
+              "z": np.array(0.0, np.float32), "b": np.array(8.0, np.float32)}
+    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["xq"], domain=QONNX, signed=1,
+                              narrow=0, rounding_mode="ROUND"),
+             helper.make_node("Relu", ["xq"], ["r"]),
+             helper.make_node("Quant", ["r", "s2", "z", "b"], ["y"], domain=QONNX,
+                              signed=int(signed), narrow=0, rounding_mode="ROUND")]
+    graph = helper.make_graph(
+        nodes, "rq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 4, 4])],
+        [numpy_helper.from_array(v, n) for n, v in consts.items()])
+    model = ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    model = model.transform(InferShapes())
+    x = np.random.default_rng(2).normal(0, 8, (1, 2, 4, 4)).astype(np.float32)
+    expected = execute_onnx(model, {"x": x})["y"]
+    low = lower_to_integer(model)
+    assert [n.op_type for n in low.graph.node] == ["QuantizeInput", "Requantize"]
+    got = run_integer(low, x) * 2.0 ** output_exponent(low)
+    assert np.array_equal(got, expected) and got.min() == 0 and (x < -1).any()
 
 
 def _refusal(model: ModelWrapper, match: str) -> None:

@@ -10,6 +10,7 @@ from brevitas.nn import QuantConv2d
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
 from torch import nn
 
 from addnn.errors import AddnnError
@@ -194,6 +195,13 @@ def test_lowered_graph_has_only_integer_ops_and_annotations(tmp_path):
     assert w.dtype == np.int64 and graph.get_tensor_datatype(adder.input[1]).name == "UINT8"
     # Activation-oriented adders: input and weight at one exponent, no alignment shift.
     assert exponent(graph, adder.input[0]) == exponent(graph, adder.input[1])
+    # Each BN map's constants are named after the node and their role (read in Netron).
+    roles = {"table": ["table"], "thresholds": ["thresholds", "start", "direction"]}
+    maps = [n for n in graph.graph.node if n.op_type == "BNRequantMap"]
+    for node in maps:
+        kind = getCustomOp(node).get_nodeattr("kind")
+        assert list(node.input[1:]) == [f"{node.name}_{r}" for r in roles[kind]]
+    assert maps     # (the table kind: tests/transform/test_accumulators.py)
 
 
 def test_unlowerable_graph_names_the_node(tmp_path):
