@@ -147,7 +147,7 @@ def run_scope(scope: str, equivalent: dict, sample: int | None = None, seed: int
     modules, tests, target = SCOPES[scope]
     work = _scratch(scope, modules, tests)
     start = time.perf_counter()
-    _mutmut(work, "run", "--max-children", "2", NO_MATCH, check=False)
+    _collect_stats(work)
     _add_subprocess_tests(work, SUBPROCESS_TESTS.get(scope, []))
     names = sorted(_listing(work))
     if not names:
@@ -170,7 +170,7 @@ def rerun_survivors(scope: str, record: dict, equivalent: dict) -> dict:
         return {**record, "rerun": {"survivors": 0, "now_killed": 0, "seconds": 0.0}}
     work = _scratch(scope, modules, tests)
     start = time.perf_counter()
-    _mutmut(work, "run", "--max-children", "2", NO_MATCH, check=False)
+    _collect_stats(work)
     _add_subprocess_tests(work, SUBPROCESS_TESTS.get(scope, []))
     listing = _listing(work)
     names = {}
@@ -211,6 +211,15 @@ def rerun_survivors(scope: str, record: dict, equivalent: dict) -> dict:
                   - s["survived"] - s["no_tests"] - (s["equivalent"] - record["equivalent"]),
                   "seconds": round(time.perf_counter() - start, 1)}
     return _score(s)
+
+
+def _collect_stats(work: Path) -> None:
+    """mutmut's clean run: generate the mutants and record which tests cover what. Stops
+    with mutmut's last lines when that run fails (a test failing on the unmutated code)."""
+    out = _mutmut(work, "run", "--max-children", "2", NO_MATCH, check=False)
+    if not (work / "mutants" / "mutmut-stats.json").is_file():
+        raise SystemExit(f"mutate: mutmut's clean test run failed in {work}: "
+                         + " | ".join(out.strip().splitlines()[-5:]))
 
 
 def _add_subprocess_tests(work: Path, tests: list[str]) -> None:
