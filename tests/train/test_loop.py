@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from addnn.checkpoint import load_model, read_checkpoint
 from addnn.data import load_cifar
@@ -200,15 +201,15 @@ STILL = ["train.lr=1e-30", "train.freeze_bn=true", "data.augment=false", "train.
          "train.plot=false", "train.tensorboard=false"]
 
 
-def _initial_model_on_the_training_set():
-    """Mean cross-entropy and accuracy of the seed-0 LeNet-5 over the 96 training images, in
-    float64 from one forward of all of them."""
+def _initial_model_on_the_training_set(size=96, seed=0):
+    """Mean cross-entropy and accuracy of the seed-``seed`` LeNet-5 over the ``size``
+    training images, in float64 from one forward of all of them."""
     import torch.nn.functional as F
 
     from addnn.data import load_dataset
     from addnn.models import build_model
-    data = load_dataset("synthetic-fashion-mnist", split="train", size=96)
-    torch.manual_seed(0)
+    data = load_dataset("synthetic-fashion-mnist", split="train", size=size)
+    torch.manual_seed(seed)
     model = build_model(arch="lenet5", kind="adder", num_classes=10).eval()
     mean = torch.tensor(data.mean).view(1, -1, 1, 1)
     std = torch.tensor(data.std).view(1, -1, 1, 1)
@@ -226,6 +227,7 @@ def test_epoch_metrics_are_the_models_own_on_every_training_image(tmp_path, monk
 
     def recording(*args, **kwargs):
         bars.append(kwargs.get("desc"))
+        assert kwargs["leave"] is False and kwargs["disable"] is None   # terminal only
         return real(*args, **kwargs)
     recording.write = real.write
     monkeypatch.setattr(loop, "tqdm", recording)
@@ -302,3 +304,80 @@ def test_batch_loader_order_and_batch_size():
         != list(range(n))
     with pytest.raises(ValueError, match="^batch_size must be positive, got 0$"):
         BatchLoader(data, 0)
+
+
+def test_a_single_image_epoch_counts_it_once(tmp_path):
+    """Batch size 1 on one image: train_acc is that image's 0 or 1 (seed 8's model gets it
+    right, so a count divided by anything but 1 shows)."""
+    metrics = _run(tmp_path / "one", *STILL, "data.synthetic_size=1", "data.batch_size=1",
+                   "train.seed=8")
+    loss, acc = _initial_model_on_the_training_set(size=1, seed=8)
+    assert metrics["train_images"] == 1 and acc == 1.0
+    assert metrics["train_acc"] == acc and metrics["train_loss"] == pytest.approx(loss, 1e-5)
+
+
+def test_max_steps_per_epoch_takes_that_many_batches(tmp_path):
+    for steps in (1, 2):
+        metrics = _run(tmp_path / f"s{steps}", *STILL, f"train.max_steps_per_epoch={steps}")
+        assert metrics["train_images"] == 32 * steps
+
+
+def test_init_starts_from_the_checkpoints_weights(tmp_path):
+    """train.init loads a checkpoint's weights (the optimiser starts anew): with weights that
+    cannot move, the run ends where that checkpoint is, not at the seed's initialisation."""
+    _run(tmp_path / "a", "train.plot=false", "train.tensorboard=false")
+    _run(tmp_path / "b", *STILL, f"train.init={tmp_path / 'a' / 'last.pt'}")
+    _run(tmp_path / "c", *STILL)
+    a, b, c = (read_checkpoint(tmp_path / k / "last.pt")["state_dict"] for k in "abc")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)      # training moved the weights
+
+
+def test_download_asks_for_the_training_split_first(tmp_path, monkeypatch):
+    """data.download=true: the main process first loads the training split with
+    download=True and the same dataset options, then loads it for training."""
+    import addnn.train.loop as loop
+    calls = []
+    real = loop.load_dataset
+
+    def recording(*args, **kwargs):
+        calls.append((args, kwargs))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(loop, "load_dataset", recording)
+    _run(tmp_path / "dl", *STILL, "data.download=true")
+    (first, fkw), (second, skw) = calls[:2]
+    assert first == second == ("synthetic-fashion-mnist",)
+    assert fkw == {**skw, "download": True} and skw["size"] == 96 and "download" not in skw
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_only_rank_zero_shows_a_progress_bar(rank, monkeypatch):
+    """tqdm(disable=None) on rank 0 (a bar on a terminal only), disabled on other ranks."""
+    import addnn.train.loop as loop
+    from addnn.data import BatchLoader, load_dataset
+    from addnn.models import build_model
+    from addnn.train.distributed import Dist
+    seen = []
+    real = loop.tqdm
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["disable"])
+        return real(*args, **kwargs)
+    monkeypatch.setattr(loop, "tqdm", recording)
+    model = build_model(arch="lenet5", kind="adder", num_classes=10)
+    loader = BatchLoader(load_dataset("synthetic-fashion-mnist", split="train", size=8), 4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    row = loop._train_epoch(model, loader, opt, None, False, torch.device("cpu"), None,
+                            Dist(rank=rank), "d", False,
+                            lambda images, logits, labels: F.cross_entropy(logits, labels))
+    assert seen == [None if rank == 0 else True] and row["train_images"] == 8
+
+
+def test_each_process_computes_on_its_own_gpu():
+    """Every CUDA name becomes cuda:<LOCAL_RANK> (one GPU per torchrun process); others are
+    kept."""
+    from addnn.train.distributed import Dist, rank_device
+    assert rank_device("cpu", Dist(1, 2, 1)) == torch.device("cpu")
+    assert rank_device("cuda", Dist(3, 4, 1)) == torch.device("cuda:1")
+    assert rank_device("cuda:0", Dist(2, 4, 2)) == torch.device("cuda:2")
+    assert rank_device("cuda", Dist()) == torch.device("cuda:0")

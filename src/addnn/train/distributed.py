@@ -35,6 +35,12 @@ def init_from_torchrun(device: str) -> Dist:
     return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
+def rank_device(name: str, info: Dist) -> torch.device:
+    """The device this process computes on: ``name``, except that every CUDA name becomes
+    the process's own GPU, ``cuda:<LOCAL_RANK>`` (torchrun's one GPU per process)."""
+    return torch.device(f"cuda:{info.local_rank}" if name.startswith("cuda") else name)
+
+
 def all_sum(values: list[float], info: Dist, device: torch.device) -> list[float]:
     if not info.enabled:
         return values

@@ -28,6 +28,7 @@ from addnn.train.distributed import (
     all_sum,
     init_from_torchrun,
     parameters_in_sync,
+    rank_device,
     shutdown,
     sync_buffers,
 )
@@ -113,8 +114,7 @@ def _loss_fn(cfg: Config, device):
 def train(cfg: Config, resume: bool = False) -> dict:
     """Run (or resume) the training ``cfg`` describes. Returns the last epoch's metrics."""
     info = init_from_torchrun(cfg.train.device)
-    device = torch.device(cfg.train.device if not cfg.train.device.startswith("cuda")
-                          else f"cuda:{info.local_rank}")
+    device = rank_device(cfg.train.device, info)
     out = Path(cfg.train.out)
     last_path = out / "last.pt"
     if resume and not last_path.exists():
