@@ -1,6 +1,7 @@
 """Training end to end on synthetic data: logs, checkpoints, and exact resume."""
 
 import csv
+import math
 import os
 import pickle
 import subprocess
@@ -381,3 +382,66 @@ def test_each_process_computes_on_its_own_gpu():
     assert rank_device("cuda", Dist(3, 4, 1)) == torch.device("cuda:1")
     assert rank_device("cuda:0", Dist(2, 4, 2)) == torch.device("cuda:2")
     assert rank_device("cuda", Dist()) == torch.device("cuda:0")
+
+
+def _cosine(lr, k, epochs):
+    return lr * (1 + math.cos(math.pi * k / epochs)) / 2
+
+
+@pytest.mark.parametrize("recipe, lr, epochs, expected", [
+    # per epoch: cosine annealing to 0 over the run's 3 epochs
+    ("thesis-adam-cosine-low", 1e-3, 3, [_cosine(1e-3, k, 3) for k in range(3)]),
+    # per batch: the triangle rises from base_lr 1e-4 by (lr - 1e-4) / 2000 a step, 3 a epoch
+    ("thesis-adam-cyclic", 1e-2, 3, [1e-4 + (1e-2 - 1e-4) * 3 * k / 2000 for k in range(3)]),
+    # on the validation loss: a tenth after 11 epochs without improvement (patience 10); the
+    # weights move by about 1e-6, far below the plateau's relative threshold of 1e-4
+    ("thesis-adam-plateau", 1e-6, 13, [1e-6] * 12 + [1e-7]),
+])
+def test_the_scheduler_steps_when_its_recipe_says(tmp_path, recipe, lr, epochs, expected):
+    """The lr each epoch starts with (metrics.csv), against the schedule written out."""
+    _run(tmp_path / "s", f"train.recipe={recipe}", f"train.lr={lr}", f"train.epochs={epochs}",
+         "train.freeze_bn=true", "data.augment=false", "train.plot=false",
+         "train.tensorboard=false")
+    lrs = [float(r["lr"]) for r in _rows(tmp_path / "s" / "metrics.csv")]
+    assert lrs == pytest.approx(expected, rel=1e-9)
+
+
+def test_validation_uses_the_process_group(tmp_path, monkeypatch):
+    """Each epoch's validation is given the process group (each rank its share of the
+    images, summed), not run whole on every rank."""
+    import addnn.train.loop as loop
+    from addnn.train.distributed import Dist
+    group, given = Dist(0, 1, 0), []
+    real = loop.evaluate
+    monkeypatch.setattr(loop, "init_from_torchrun", lambda device: group)
+
+    def recording(*args, **kwargs):
+        given.append(args[4] if len(args) > 4 else kwargs.get("dist_info"))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(loop, "evaluate", recording)
+    _run(tmp_path / "v", *STILL)
+    assert given and all(g is group for g in given)
+
+
+def test_the_loader_seed_defaults_to_zero():
+    from addnn.data import BatchLoader
+    data = _numbered_images(9)
+    order = lambda **kw: [int(i) for _, y in BatchLoader(data, 3, shuffle=True, **kw)  # noqa
+                          for i in y]
+    assert order() == order(seed=0) != order(seed=1)
+
+
+def test_epochs_without_validation_judge_no_best(tmp_path):
+    """train.eval_every=2: epoch 1 has no val_acc, so nothing is the best yet (no best.pt,
+    best_val_acc -1); validated epochs then choose best.pt as usual."""
+    out = tmp_path / "e"
+    args = ["train.eval_every=2", "train.plot=false", "train.tensorboard=false"]
+    _run(out, *args, "train.stop_at=1")
+    assert not (out / "best.pt").exists()
+    assert read_checkpoint(out / "last.pt")["train_state"]["best_val_acc"] == -1.0
+    _run(out, *args, resume=True)
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert [r["val_acc"] == "" for r in rows] == [True, False, False]
+    accs = [float(r["val_acc"]) for r in rows[1:]]
+    best = read_checkpoint(out / "best.pt")["train_state"]
+    assert best["epoch"] == 2 + accs.index(max(accs)) and best["best_val_acc"] == max(accs)

@@ -217,8 +217,6 @@ def train(cfg: Config, resume: bool = False) -> dict:
                                                 f"{cfg.data.dataset}")
                 tqdm.write(f"epoch {epoch + 1}: " + ", ".join(
                     f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
-            else:
-                best = max(best, row.get("val_acc", -1.0))
         metrics["ranks_in_sync"] = parameters_in_sync(model, info)
         metrics["rank"] = info.rank
         if info.enabled and not metrics["ranks_in_sync"]:
