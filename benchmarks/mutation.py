@@ -167,31 +167,44 @@ def rerun_survivors(scope: str, record: dict, equivalent: dict) -> dict:
     no longer shows the recorded change) is looked up by its function and change."""
     modules, tests, target = SCOPES[scope]
     if not record["survivors"]:
-        return {**record, "rerun": {"survivors": 0, "now_killed": 0, "seconds": 0.0}}
+        return {**record, "rerun": {"survivors": 0, "gone": 0, "now_killed": 0,
+                                    "now_equivalent": 0, "seconds": 0.0}}
     work = _scratch(scope, modules, tests)
     start = time.perf_counter()
     _collect_stats(work)
     _add_subprocess_tests(work, SUBPROCESS_TESTS.get(scope, []))
     listing = _listing(work)
-    names = {}
+    shown: dict[str, list[str]] = {}
+
+    def change(n: str) -> list[str]:
+        if n not in shown:
+            shown[n] = list(_change(_mutmut(work, "show", n, check=False)))
+        return shown[n]
+
+    names, gone = {}, []
     for m in record["survivors"]:
         name = m["mutant"]
-        if name not in listing or list(_change(_mutmut(work, "show", name, check=False))) \
-                != m["change"]:
+        if name not in listing or change(name) != m["change"]:
             function = name.split("__mutmut_")[0] + "__mutmut_"
             name = next((n for n in sorted(listing) if n.startswith(function) and
-                         list(_change(_mutmut(work, "show", n, check=False))) == m["change"]),
-                        None)
-        if name is None:
-            raise SystemExit(f"mutate: {m['mutant']} ({m['change'][1]!r}) is no longer "
-                             f"generated in {scope}: run the scope again")
-        names[name] = m
-    _mutmut(work, "run", "--max-children", "2", *sorted(names))
+                         change(n) == m["change"]), None)
+        if name is None:        # the line it changed was removed or rewritten since
+            gone.append(m)
+        else:
+            names[name] = m
+    if names:
+        _mutmut(work, "run", "--max-children", "2", *sorted(names))
     status = _listing(work)
     unrun = [n for n in names if status[n] is None]
     if unrun:
         raise SystemExit(f"mutate: mutmut did not run {unrun[0]} in {work}")
-    s = {**record, "survivors": [], "equivalent_mutants": list(record["equivalent_mutants"])}
+    # A mutant of code that no longer exists leaves the sample: it can neither be killed nor
+    # survive now. The record keeps it under "gone".
+    s = {**record, "survivors": [], "equivalent_mutants": list(record["equivalent_mutants"]),
+         "gone": record.get("gone", []) + gone}
+    for m in gone:
+        s[m["status"]] -= 1
+        s["mutants"] -= 1
     for name, m in names.items():
         reason = _reason(equivalent, name, m["change"])
         if status[name] == "killed":
@@ -207,8 +220,9 @@ def rerun_survivors(scope: str, record: dict, equivalent: dict) -> dict:
             if status[name] != m["status"]:
                 s[m["status"]] -= 1
                 s[status[name]] += 1
-    s["rerun"] = {"survivors": len(names), "now_killed": record["survived"] + record["no_tests"]
-                  - s["survived"] - s["no_tests"] - (s["equivalent"] - record["equivalent"]),
+    s["rerun"] = {"survivors": len(names) + len(gone), "gone": len(gone),
+                  "now_killed": s["killed"] - record["killed"],
+                  "now_equivalent": s["equivalent"] - record["equivalent"],
                   "seconds": round(time.perf_counter() - start, 1)}
     return _score(s)
 
