@@ -246,3 +246,62 @@ def test_bad_inputs_are_named():
         fit_progression(np.array([[1, 2]]), 5, 4)
     with pytest.raises(ValueError, match=r"^thresholds must be \[C, N\], not \(3,\)$"):
         fit_progression(np.array([1, 2, 3]), 0, 9)
+
+
+def lower_hull_reference(points: list[tuple[int, int]]) -> list[int]:
+    """Indices of the lower convex hull (Andrew's monotone chain in Python ints), points on
+    a hull edge dropped."""
+    hull: list[int] = []
+    for i, (x, y) in enumerate(points):
+        while len(hull) >= 2:
+            (xa, ya), (xb, yb) = points[hull[-2]], points[hull[-1]]
+            if (xb - xa) * (y - ya) - (yb - ya) * (x - xa) > 0:      # a left turn: keep b
+                break
+            hull.pop()
+        hull.append(i)
+    return hull
+
+
+@given(base=st.sampled_from([0, -(2 ** 59), 2 ** 60 - 2 ** 20]),
+       points=st.lists(st.tuples(st.integers(0, 10**4), st.integers(-1000, 1000)), min_size=1,
+                       max_size=40, unique_by=lambda p: p[0]))
+def test_the_hull_equals_the_monotone_chain_at_any_magnitude(base, points):
+    """Against an independent hull in exact integers, also near 2**60, where int64 cross
+    products overflow and float64 would round the differences away."""
+    from addnn.hls.progression import _lower_hull
+    points = sorted((x, base + y) for x, y in points)
+    x, y = (np.array(v, dtype=np.int64) for v in zip(*points))
+    assert _lower_hull(x, y).tolist() == lower_hull_reference(points)
+
+
+@pytest.mark.parametrize("y", [[2 ** 60, 2 ** 60 + 1, 2 ** 60 + 3],
+                               [0, 2 ** 59 + 1, 2 ** 60 + 3]])
+def test_the_hull_keeps_a_bend_of_one_near_2_60(y):
+    """Slopes that differ by one in the last bit of values near 2**60: a convex bend that
+    float64 (53-bit) arithmetic would flatten, on either operand of the cross products."""
+    from addnn.hls.progression import _lower_hull
+    y = np.array(y, dtype=np.int64)
+    assert _lower_hull(np.arange(3, dtype=np.int64), y).tolist() == [0, 1, 2]
+
+
+def test_verification_checks_the_last_countable_threshold():
+    """A progression right on thresholds 1 and 2 but not on 3, the last that [lo, hi] can
+    reach (cap 3), is refused; the right one is taken."""
+    from addnn.hls.progression import _verify
+    t = np.array([[2, 4, 7]])
+    wrong = Progression(0, np.array([0]), np.array([2]), np.array([3]), 3)    # 2, 4, 6
+    assert not _verify(wrong, t, 0, 10)
+    assert _verify(Progression(0, np.array([0]), np.array([2]), np.array([3]), 3),
+                   np.array([[2, 4, 6]]), 0, 10)
+    assert _verify(Progression(0, np.array([0]), np.array([2]), np.array([2]), 3), t, 0, 6)
+
+
+def test_the_fit_passes_only_options_the_solver_knows():
+    """scipy warns about (and ignores) an unknown HiGHS option: none may be passed."""
+    import warnings
+    t = np.array([[3, 5, 8, 10, 13], [1, 2, 3, 4, 5]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = fit_progression(t, -20, 20)
+    assert p is not None
+    assert_exact(p, t, -20, 20)
