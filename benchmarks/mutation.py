@@ -220,7 +220,8 @@ def rerun_survivors(scope: str, record: dict, equivalent: dict) -> dict:
             if status[name] != m["status"]:
                 s[m["status"]] -= 1
                 s[status[name]] += 1
-    s["rerun"] = {"survivors": len(names) + len(gone), "gone": len(gone),
+    s["rerun"] = {"kill_rate_before": record["kill_rate"],
+                  "survivors": len(names) + len(gone), "gone": len(gone),
                   "now_killed": s["killed"] - record["killed"],
                   "now_equivalent": s["equivalent"] - record["equivalent"],
                   "seconds": round(time.perf_counter() - start, 1)}
@@ -311,6 +312,19 @@ def rejudge(scope: dict, equivalent: dict) -> dict:
     return _score(s)
 
 
+SUMMARY = ("sampled", "mutants", "killed", "survived", "no_tests", "equivalent", "kill_rate",
+           "kill_rate_95", "seconds", "command", "rerun")
+
+
+def replaced(previous: dict | None, new: dict) -> dict:
+    """``new`` as the scope's record, with the records it replaces kept in short under
+    ``earlier`` (a sample measured before later tests stays on record)."""
+    if previous is None:
+        return new
+    earlier = previous.get("earlier", []) + [{k: previous.get(k) for k in SUMMARY}]
+    return {**new, "earlier": earlier}
+
+
 def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
     """The 95% Wilson score interval of a proportion k/n."""
     p = k / n
@@ -381,7 +395,8 @@ def main(argv=None) -> int:
             s = collect(scope, work, equivalent, seed=args.seed)
         else:
             s = run_scope(scope, equivalent, args.sample, args.seed)
-        scopes[scope] = s if args.rerun_survivors else {**s, "command": command}
+        scopes[scope] = s if args.rerun_survivors else \
+            replaced(scopes.get(scope), {**s, "command": command})
         rate = "n/a" if s["kill_rate"] is None else f"{100 * s['kill_rate']:.1f}%"
         ran = f"{s['mutants']}" + (f" of {s['generated']}" if s["sampled"] else "")
         print(f"{scope:10} {ran:>10} mutants  killed {s['killed']:5}  survived "
