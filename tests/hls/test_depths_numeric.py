@@ -13,8 +13,16 @@ from netgen import NetBuilder, random_resnet
 import addnn.hls
 
 from addnn.hls.csim import ap_types_dir, compile_warnings
-from addnn.hls.depths import conv_need
-from addnn.hls.stages import ConvStage
+from addnn.hls.depths import conv_need, stream_depths, stream_needs
+from addnn.hls.stages import (
+    AddStage,
+    ConvStage,
+    ForkStage,
+    MapStage,
+    PoolStage,
+    RequantStage,
+    build_stages,
+)
 from addnn.numeric import IntType, shift_round
 
 KERNELS = Path(addnn.hls.__file__).parent / "kernels"
@@ -106,3 +114,98 @@ def test_generated_sources_compile_without_warnings(build, exact):
         assert compile_warnings(prj, exact) == []
         # What Vitis synthesis compiles (no simulation code) is well-formed C++14 too.
         assert compile_warnings(prj, exact, synthesis_view=True) == []
+
+
+def forward_counts(graph, source: str) -> dict[str, np.ndarray]:
+    """Untimed forward simulation: after m = 0..P elements of ``source`` (P its pixels),
+    how many elements every stream downstream of it holds in total, with unbounded buffers.
+    Convolutions write when the kernel's loop (``replay``) has read enough; the pool after
+    the whole map; per-pixel stages and forks one for one; a join as its slower operand."""
+    steps = graph.tensors[source].pixels
+    counts = {source: np.arange(steps + 1)}
+    for s in graph.stages:
+        if not s.inputs or not all(i in counts for i in s.inputs) or \
+                any(o in counts for o in s.outputs):
+            continue
+        n = counts[s.inputs[0]]
+        x = graph.tensors[s.inputs[0]]
+        if isinstance(s, ConvStage):
+            assert s.kernel[0] == s.kernel[1] and s.strides[0] == s.strides[1]
+            reads, _, _ = replay(x.height, x.width, s.kernel[0], s.strides[0], *s.pads)
+            out = (reads[None, :] <= n[:, None]).sum(1)
+        elif isinstance(s, PoolStage):
+            out = (n >= x.pixels).astype(np.int64)
+        elif isinstance(s, AddStage):
+            out = np.minimum(n, counts[s.inputs[1]])
+        else:
+            out = n
+        for o in s.outputs:
+            counts[o] = out
+    return counts
+
+
+def reference_depths(graph) -> dict[str, int]:
+    """Depth of each join operand: the most elements its branch produces beyond what the
+    join has taken while the join waits for the other operand's next element, plus the
+    slack; counted from the fork both operands come from, else from the accelerator input."""
+    producer = {o: s for s in graph.stages for o in s.outputs}
+
+    def fork_of(t):
+        while True:
+            s = producer[t]
+            if isinstance(s, ForkStage):
+                return s
+            if not isinstance(s, (ConvStage, RequantStage, PoolStage, MapStage)):
+                return None
+            t = s.inputs[0]
+
+    depths = {}
+    for s in graph.stages:
+        if not isinstance(s, AddStage):
+            continue
+        forks = [fork_of(t) for t in s.inputs]
+        same = forks[0] is not None and forks[0] is forks[1]
+        counts = forward_counts(graph, forks[0].inputs[0] if same else graph.input)
+        for own, other in (s.inputs, s.inputs[::-1]):
+            ahead = max(int(counts[own][int(np.argmax(counts[other] >= j + 1))]) - j
+                        for j in range(int(counts[other][-1])))
+            depths[own] = max(2, ahead + 2)        # FINN's default depth; a slack of 2
+    return depths
+
+
+def nested_residual(seed: int):
+    """A residual block inside the branch of another: the outer join's operands share no
+    fork reachable through single-input stages (one passes the inner join)."""
+    b = NetBuilder(2, 4, seed=seed)
+    stream = IntType(8, False, -4)
+    x = b.bn(b.conv(b.input, 4, 3, 1, 1, adder=False), stream, relu=True)
+    h = b.bn(b.conv(x, 4, 3, 1, 1), stream, relu=True)
+    h = b.block(h, 4, 1, 8, stream)
+    res = IntType(9, True, stream.exponent)
+    y = b.requantize(b.add(b.requantize(h, res), b.requantize(x, res)), stream, relu=True)
+    return b.model(b.flatten(b.bn(b.conv(b.pool(y), 3, 1, adder=False),
+                                  IntType(16, True, -8), relu=False)))
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 1000), size=st.sampled_from([4, 8]),
+       channels=st.sampled_from([(2, 4), (4, 4), (3, 6)]), blocks=st.integers(1, 2),
+       nested=st.booleans())
+def test_join_depths_equal_an_untimed_forward_simulation(seed, size, channels, blocks,
+                                                          nested):
+    """stream_depths and stream_needs against element counts simulated forward through the
+    stages (the convolutions by the kernel's own loop), at every join of random ResNets and
+    of a nested residual; every other stream keeps the default depth."""
+    model = nested_residual(seed) if nested else random_resnet(seed, channels, size, 8, blocks)
+    graph = build_stages(model)
+    got = stream_depths(graph)
+    expected = reference_depths(graph)
+    assert expected and {t: got[t] for t in expected} == expected
+    assert all(d == 2 for t, d in got.items() if t not in expected)
+    assert set(got) == {o for s in graph.stages for o in s.outputs}
+    assert any(d > 2 for d in expected.values())
+    # need[j]: the input pixels before element j + 1 of the stream exists
+    counts = forward_counts(graph, graph.input)
+    for t, need in stream_needs(graph).items():
+        assert need.tolist() == [int(np.argmax(counts[t] >= j + 1))
+                                 for j in range(int(counts[t][-1]))], t
