@@ -110,13 +110,15 @@ def _mutmut(work: Path, *args: str, check: bool = True) -> str:
     return proc.stdout
 
 
-def _listing(work: Path) -> dict[str, str | None]:
-    """Every mutant of the scratch copy and its status (None: not run)."""
+def _listing(work: Path, raw: bool = False) -> dict[str, str | None]:
+    """Every mutant of the scratch copy and its status (None: not run); ``raw``: mutmut's own
+    word for it (a timeout is then not yet counted as killed)."""
     out = {}
     for line in _mutmut(work, "results", "--all", "true").splitlines():
         m = re.match(r"\s*([\w.]+__mutmut_\d+): (.+)$", line)
         if m:
-            out[m.group(1)] = STATUS.get(m.group(2).strip(), "survived")
+            word = m.group(2).strip()
+            out[m.group(1)] = word if raw else STATUS.get(word, "survived")
     return out
 
 
@@ -280,10 +282,13 @@ def collect(scope: str, work: Path, equivalent: dict, seed: int | None = None,
             counts[status] += 1
             survivors.append({"mutant": name, "status": status, "change": list(diff)})
     ran = sum(counts.values())
+    # Killed by running past 6x the tests' CPU time: mostly a hypothesis test shrinking a
+    # failure, but a mutant that only slows the code would land here too.
+    timeouts = sum(1 for v in _listing(work, raw=True).values() if v == "timeout")
     return _score({"modules": modules, "tests": tests, "target_kill_rate": target,
                    "generated": len(listing),
                    "sampled": None if ran == len(listing) else {"size": ran, "seed": seed},
-                   "mutants": ran, **counts,
+                   "mutants": ran, **counts, "killed_by_timeout": timeouts,
                    "seconds": None if seconds is None else round(seconds, 1),
                    "survivors": survivors, "equivalent_mutants": judged})
 
