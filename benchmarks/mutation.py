@@ -74,7 +74,9 @@ def _config(modules: list[str], tests: list[str]) -> str:
     return ("\n[tool.mutmut]\nsource_paths = [\"src/addnn\"]\n"
             f"only_mutate = [{quoted(modules)}]\n"
             f"pytest_add_cli_args_test_selection = [{quoted(tests)}]\n"
-            "pytest_add_cli_args = [\"-x\", \"-q\", \"-p\", \"no:cacheprovider\"]\n"
+            # A killed mutant's failure is not shrunk (tests/conftest.py's profile).
+            "pytest_add_cli_args = [\"-x\", \"-q\", \"-p\", \"no:cacheprovider\", "
+            "\"--hypothesis-profile=mutation\"]\n"
             "also_copy = [\"assets\", \"README.md\"]\n"
             # torch and OpenMP are not fork-safe once their thread pools run: fork the
             # workers from a clean server process.

@@ -3,7 +3,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 # `make test` runs one pytest-xdist worker per core: each worker, and every command it starts,
 # then computes on one thread (two workers of two threads each would oversubscribe 2 cores).
@@ -16,6 +16,10 @@ settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
+# Mutation testing (benchmarks/mutation.py: pytest --hypothesis-profile=mutation): a failure
+# only has to be seen, not shrunk to its smallest example.
+settings.register_profile("mutation", parent=settings.get_profile("ci"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
