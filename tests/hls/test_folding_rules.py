@@ -197,3 +197,22 @@ def test_native_type_is_the_narrowest_holding_the_range():
                    [(b, "") for b in (8, 16, 32, 64) if -2**(b - 1) <= lo and hi < 2**(b - 1)]
             b, u = min(fits, key=lambda f: (f[0], f[1] != "u"))   # narrowest, unsigned first
             assert native_type(lo, hi) == f"{u}int{b}_t", (lo, hi)
+
+
+@given(o=st.integers(1, 12), c=st.integers(1, 12), k=st.sampled_from([1, 2, 3]),
+       data=st.data())
+def test_geometry_splits_each_window_as_its_docstring_says(o, c, k, data):
+    """For every legal folding: a chunk of SIMD words is cw contiguous channels of tpc taps,
+    or one tap's channels in cpt chunks; all loop bounds are integers whose products give
+    the window and the output channels back."""
+    from addnn.hls.folding import geometry
+    stage = conv(o, c, k, Op.SAD)
+    simd = data.draw(st.sampled_from(legal_simd(stage)))
+    pe = data.draw(st.sampled_from([p for p in range(1, o + 1) if o % p == 0]))
+    g = geometry(stage, Fold(pe, simd))
+    fields = [g.kkc, g.nf, g.sf, g.cw, g.tpc, g.cpt, g.lb_rows, g.lb_banks]
+    assert all(type(v) is int for v in fields), fields
+    assert g.kkc == c * k * k and g.nf * pe == o and g.sf * simd == g.kkc
+    assert g.cw * g.tpc == simd and g.cw * g.cpt == c
+    assert (g.tpc > 1) == (simd > c)
+    assert (g.lb_rows, g.lb_banks) == ((k, k) if simd > c else (1, 1))
