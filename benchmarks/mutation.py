@@ -402,8 +402,13 @@ def main(argv=None) -> int:
             s = collect(scope, work, equivalent, seed=args.seed)
         else:
             s = run_scope(scope, equivalent, args.sample, args.seed)
-        scopes[scope] = s if args.rerun_survivors else \
-            replaced(scopes.get(scope), {**s, "command": command})
+        if args.rerun_survivors:
+            scopes[scope] = s
+        elif args.collect:      # the same run read again: it keeps the record's history
+            earlier = scopes.get(scope, {}).get("earlier")
+            scopes[scope] = {**s, "command": command, **({"earlier": earlier} if earlier else {})}
+        else:
+            scopes[scope] = replaced(scopes.get(scope), {**s, "command": command})
         rate = "n/a" if s["kill_rate"] is None else f"{100 * s['kill_rate']:.1f}%"
         ran = f"{s['mutants']}" + (f" of {s['generated']}" if s["sampled"] else "")
         print(f"{scope:10} {ran:>10} mutants  killed {s['killed']:5}  survived "
