@@ -121,3 +121,28 @@ def test_non_square_kernels_execute_as_the_reference(kh, kw, integer):
     expected = adder2d_np(x, w, (1, 1), (1, 1, 1, 1))
     assert out.shape == expected.shape and np.array_equal(out, expected.astype(out.dtype))
     assert out.dtype == dtype
+
+
+def test_mac_conv2d_refuses_sums_that_float64_might_not_hold():
+    """Partial sums are computed in float64: a bound of max|x| * max row sum |w| at 2**52 or
+    beyond is refused with the node's name; just below it runs exactly."""
+    w = np.full((1, 1, 1, 1), 2 ** 26, dtype=np.int64)
+    for x_max, ok in ((2 ** 26, False), (2 ** 26 - 1, True), (2 ** 40, False)):
+        x = np.full((1, 1, 2, 2), x_max, dtype=np.int64)
+        if ok:
+            out = _run("MacConv2d", {"x": x, "w": w}, kernel_shape=[1, 1])
+            assert out.dtype == np.int64 and (out == x_max * 2 ** 26).all()
+        else:
+            with pytest.raises(ValueError, match="^MacConv2d_7: accumulator beyond 2\\*\\*52$"):
+                _run("MacConv2d", {"x": x, "w": w}, kernel_shape=[1, 1])
+
+
+def test_float64_exactness_of_zeros_and_of_non_finite_values():
+    """All-zero operands are exact (every difference is 0); an inf or a NaN is not."""
+    from addnn.custom_op.adder2d import _exact_in_float64
+    zero = np.zeros((1, 1, 2, 2), np.float32)
+    assert _exact_in_float64(zero, np.zeros((1, 1, 1, 1), np.float32), 1)
+    for bad in (np.inf, -np.inf, np.nan):
+        assert not _exact_in_float64(np.array([bad], np.float32), np.zeros(1, np.float32), 1)
+        assert not _exact_in_float64(np.array([bad, 1.0], np.float32),
+                                     np.zeros(1, np.float32), 1)
