@@ -245,6 +245,47 @@ def test_relu_then_quant_on_integers_is_one_requantize(signed):
     assert np.array_equal(got, expected) and got.min() == 0 and (x < -1).any()
 
 
+def adder_then(ops: list[tuple[str, str]]) -> ModelWrapper:
+    """x -> Quant -> Adder2d(1x1) -> each (op, second operand) of ``ops`` -> Quant; operand
+    "a" and "b" are constants [1, 2, 1, 1], "xq" the quantized input (not a constant)."""
+    consts = {"s": np.array(0.5, np.float32), "z": np.array(0.0, np.float32),
+              "b8": np.array(8.0, np.float32), "w": np.ones((2, 2, 1, 1), np.float32),
+              "a": np.full((1, 2, 1, 1), 0.5, np.float32), "b": np.ones((1, 2, 1, 1), np.float32)}
+    nodes = [helper.make_node("Quant", ["x", "s", "z", "b8"], ["xq"], domain=QONNX, signed=1,
+                              narrow=0, rounding_mode="ROUND"),
+             helper.make_node("Quant", ["w", "s", "z", "b8"], ["wq"], domain=QONNX, signed=1,
+                              narrow=0, rounding_mode="ROUND"),
+             helper.make_node("Adder2d", ["xq", "wq"], ["acc"], domain=DOMAIN,
+                              kernel_shape=[1, 1])]
+    t = "acc"
+    for op, other in ops:
+        nodes.append(helper.make_node(op, [t, other], [t + op], name=f"bn_{op}"))
+        t += op
+    nodes.append(helper.make_node("Quant", [t, "s", "z", "b8"], ["y"], domain=QONNX, signed=1,
+                                  narrow=0, rounding_mode="ROUND"))
+    graph = helper.make_graph(
+        nodes, "c", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 3, 3])],
+        [numpy_helper.from_array(v, n) for n, v in consts.items()])
+    model = ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    return model.transform(InferShapes())
+
+
+@pytest.mark.parametrize("ops, node", [
+    ([("Mul", "a")], "bn_Mul"),                       # a scale and no shift
+    ([("Add", "b")], "bn_Add"),                       # a shift and no scale
+    ([("Mul", "a"), ("Add", "xq")], "bn_Mul"),        # the shift is no constant
+    ([("Mul", "xq"), ("Add", "b")], "bn_Mul"),        # the scale is no constant
+])
+def test_a_bn_chain_that_is_not_one_is_refused_naming_the_node(ops, node):
+    """Only accumulator -> Mul(constant) -> Add(constant) -> Quant is a BN map; any part of
+    one is left alone by that pass, and the lowering then names the node it cannot take."""
+    with pytest.raises(AddnnError, match=f"^cannot lower node '{node}' \\((Mul|Add)\\) to "
+                                         "integers"):
+        lower_to_integer(adder_then(ops))
+    assert lower_to_integer(adder_then([("Mul", "a"), ("Add", "b")])) is not None
+
+
 def _refusal(model: ModelWrapper, match: str) -> None:
     with pytest.raises(AddnnError, match=match):
         lower_to_integer(model)
