@@ -286,6 +286,56 @@ def test_a_bn_chain_that_is_not_one_is_refused_naming_the_node(ops, node):
     assert lower_to_integer(adder_then([("Mul", "a"), ("Add", "b")])) is not None
 
 
+def _after(model: ModelWrapper, ops: list[tuple]) -> ModelWrapper:
+    """``model`` with nodes appended: (op_type, inputs, output, attributes)."""
+    for op, inputs, out, attrs in ops:
+        model.graph.node.append(helper.make_node(op, inputs, [out], name=f"{op}_9", **attrs))
+    model.graph.output[0].name = ops[-1][2]
+    return model.transform(InferShapes())
+
+
+@pytest.mark.parametrize("attrs", [dict(group=2), dict(dilations=[2, 2])])
+def test_a_grouped_or_dilated_conv_is_refused(attrs):
+    model = one_layer("Conv", np.ones((2, 2, 1, 1)), True, size=5)
+    conv = model.graph.node[-1]
+    conv.name = "conv_3"
+    if "group" in attrs:
+        model.set_initializer("w", np.ones((2, 1, 1, 1), np.float32))
+    conv.attribute.extend(helper.make_attribute(k, v) for k, v in attrs.items())
+    model.graph.output[0].type.tensor_type.shape.Clear()
+    _refusal(model, r"^node 'conv_3' \(Conv\): groups and dilations must be 1$")
+
+
+def test_a_relu_without_its_quant_is_refused():
+    model = _after(one_layer("Adder2d", np.ones((1, 1, 1, 1)), True),
+                   [("Relu", ["acc"], "r", {})])
+    _refusal(model, r"^node 'Relu_9' \(Relu\): expected one Quant after it$")
+
+
+def test_a_global_pool_over_an_area_not_a_power_of_two_is_refused():
+    model = _after(one_layer("Adder2d", np.ones((1, 1, 1, 1)), True, size=3),
+                   [("GlobalAveragePool", ["acc"], "p", {})])
+    _refusal(model, r"^node 'GlobalAveragePool_9' \(GlobalAveragePool\): area 3x3 is not a "
+                    r"power of two$")
+
+
+def test_each_pass_reports_a_change_until_its_fixed_point():
+    """FINN's pass contract: apply returns (model, True) while it rewrites something and
+    (model, False) once nothing is left for it; the defaults build the integer-map mode."""
+    from addnn.transform.lower_bn import LowerBNRequant
+    from addnn.transform.lower_layers import LowerConv
+    from addnn.transform.pipeline import lowering_passes
+    from addnn.transform.quant_input import QuantizeGraphInput
+    from addnn.transform.quant_weights import QuantWeightsToIntegers
+    model = one_layer("Conv", np.ones((2, 2, 1, 1)), True).transform(InferShapes())
+    model = model.transform(QuantWeightsToIntegers()).transform(QuantizeGraphInput())
+    model, changed = LowerConv().apply(model)
+    assert changed and [n.op_type for n in model.graph.node][-1] == "MacConv2d"
+    assert LowerConv().apply(model)[1] is False
+    assert LowerBNRequant().mode == "integer"
+    assert [p.mode for p in lowering_passes() if isinstance(p, LowerBNRequant)] == ["integer"]
+
+
 def _refusal(model: ModelWrapper, match: str) -> None:
     with pytest.raises(AddnnError, match=match):
         lower_to_integer(model)
