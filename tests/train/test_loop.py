@@ -445,3 +445,71 @@ def test_epochs_without_validation_judge_no_best(tmp_path):
     accs = [float(r["val_acc"]) for r in rows[1:]]
     best = read_checkpoint(out / "best.pt")["train_state"]
     assert best["epoch"] == 2 + accs.index(max(accs)) and best["best_val_acc"] == max(accs)
+
+
+def test_throughput_is_the_images_over_the_seconds(tmp_path):
+    metrics = _run(tmp_path / "t", *STILL)
+    assert metrics["images_per_s"] == pytest.approx(metrics["train_images"]
+                                                    / metrics["seconds"], rel=1e-12)
+
+
+def test_weight_decay_from_the_config_reaches_the_optimiser(tmp_path):
+    _run(tmp_path / "wd", *STILL, "train.weight_decay=0.125")
+    state = read_checkpoint(tmp_path / "wd" / "last.pt")["train_state"]["optimizer"]
+    assert [g["weight_decay"] for g in state["param_groups"]] == [0.125]
+
+
+def test_a_missing_dataset_names_the_option_that_downloads_it(tmp_path):
+    with pytest.raises(AddnnError, match="rerun with data.download=true to download it"):
+        _run(tmp_path / "m", *STILL, "data.dataset=cifar10", f"data.root={tmp_path / 'none'}")
+
+
+def test_a_quantized_model_is_saved_with_its_preset_and_bits():
+    """The checkpoint's model spec builds the same quantized model again."""
+    from addnn.models import build_model
+    from addnn.train.config import load_config
+    from addnn.train.loop import _model_spec
+    cfg = load_config(None, ["model.arch=resnet20", "model.quant_preset=addnn",
+                             "model.quant_bits=4"])
+    spec = _model_spec(cfg)
+    assert spec == {"arch": "resnet20", "kind": "adder", "num_classes": 10,
+                    "quant": {"preset": "addnn", "bits": 4}}
+    assert build_model(**spec) is not None
+
+
+def test_the_progress_bar_shows_the_running_loss(monkeypatch):
+    """Each step sets the bar's postfix to that step's loss, to 3 decimals."""
+    import addnn.train.loop as loop
+    from addnn.data import BatchLoader, load_dataset
+    from addnn.models import build_model
+    from addnn.train.distributed import Dist
+    postfixes, losses = [], []
+
+    class Bar:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def update(self):
+            pass
+
+        def close(self):
+            pass
+
+        def set_postfix(self, **kwargs):
+            postfixes.append(kwargs)
+    monkeypatch.setattr(loop, "tqdm", Bar)
+    model = build_model(arch="lenet5", kind="adder", num_classes=10)
+    loader = BatchLoader(load_dataset("synthetic-fashion-mnist", split="train", size=8), 4)
+
+    def loss_fn(images, logits, labels):
+        loss = F.cross_entropy(logits, labels)
+        losses.append(loss.item())
+        return loss
+    loop._train_epoch(model, loader, torch.optim.SGD(model.parameters(), lr=0.0), None, False,
+                      torch.device("cpu"), None, Dist(), "d", False, loss_fn)
+    assert postfixes == [{"loss": f"{v:.3f}"} for v in losses] and len(losses) == 2
+
+
+def test_the_process_group_backend_follows_the_device():
+    from addnn.train.distributed import backend_for
+    assert [backend_for(d) for d in ("cpu", "cuda", "cuda:1")] == ["gloo", "nccl", "nccl"]

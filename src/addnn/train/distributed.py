@@ -24,14 +24,18 @@ class Dist:
         return self.rank == 0
 
 
+def backend_for(device: str) -> str:
+    """The process-group backend for ``device``: NCCL between GPUs, gloo on CPU."""
+    return "nccl" if device.startswith("cuda") else "gloo"
+
+
 def init_from_torchrun(device: str) -> Dist:
     """Join the process group that torchrun describes in its environment, if any."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Dist()
-    backend = "nccl" if device.startswith("cuda") else "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(backend)
+        dist.init_process_group(backend_for(device))
     return Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
