@@ -146,3 +146,31 @@ def test_float64_exactness_of_zeros_and_of_non_finite_values():
         assert not _exact_in_float64(np.array([bad], np.float32), np.zeros(1, np.float32), 1)
         assert not _exact_in_float64(np.array([bad, 1.0], np.float32),
                                      np.zeros(1, np.float32), 1)
+
+
+def test_float_bn_rounds_its_constants_to_float32():
+    """The reference design's BN is float32 throughout: float64 constants are rounded to
+    float32 first, then v * a + b in two float32 roundings (against a float32 emulation)."""
+    rng = np.random.default_rng(4)
+    acc = rng.integers(-3000, 3000, (2, 3, 4, 4))
+    a = rng.normal(0, 1, 3) / 3          # float64, most not representable in float32
+    b = rng.normal(0, 1, 3) / 7
+    out = _run("FloatBNRequant", {"acc": acc, "a": a, "b": b}, bits=32, signed=1,
+               out_exponent=-20, in_exponent=-9)
+    v = acc.astype(np.float32) * np.float32(2.0 ** -9)
+    y = v * a.astype(np.float32).reshape(1, 3, 1, 1) + b.astype(np.float32).reshape(1, 3, 1, 1)
+    expected = np.rint(y * np.float32(2.0 ** 20)).astype(np.int64)       # no clamp reached
+    assert np.array_equal(out, expected)
+    exact = np.rint((acc * 2.0 ** -9 * a.reshape(1, 3, 1, 1) + b.reshape(1, 3, 1, 1)) * 2 ** 20)
+    assert not np.array_equal(out, exact)        # float32 is visible at 2**-20
+
+
+@pytest.mark.parametrize("op, extra, attrs", [
+    ("BNRequantMap", {"t": np.array([[0, 1, 2, 3]])},
+     dict(OUT, kind="table", in_bits=2, in_signed=0, in_exponent=0)),
+    ("FloatBNRequant", {"a": np.ones(1), "b": np.zeros(1)}, dict(OUT, in_exponent=0)),
+    ("AvgPoolShift", {}, {}),
+])
+def test_a_fractional_accumulator_is_refused_naming_the_node(op, extra, attrs):
+    with pytest.raises(ValueError, match=f"^{op}_7: expected integers$"):
+        _run(op, {"acc": np.full((1, 1, 2, 2), 1.5), **extra}, **attrs)

@@ -332,8 +332,31 @@ def test_each_pass_reports_a_change_until_its_fixed_point():
     model, changed = LowerConv().apply(model)
     assert changed and [n.op_type for n in model.graph.node][-1] == "MacConv2d"
     assert LowerConv().apply(model)[1] is False
+    bn = adder_then([("Mul", "a"), ("Add", "b")]).transform(InferShapes())
+    for p in lowering_passes()[:4]:                    # up to the adder: its accumulator
+        bn = bn.transform(p)
+    bn, changed = LowerBNRequant().apply(bn)
+    assert changed and "BNRequantMap" in [n.op_type for n in bn.graph.node]
+    assert LowerBNRequant().apply(bn)[1] is False
     assert LowerBNRequant().mode == "integer"
     assert [p.mode for p in lowering_passes() if isinstance(p, LowerBNRequant)] == ["integer"]
+
+
+def test_a_conv_with_a_bias_is_refused():
+    model = one_layer("Conv", np.ones((2, 2, 1, 1)), True)
+    conv = model.graph.node[-1]
+    conv.name = "conv_5"
+    model.graph.initializer.append(numpy_helper.from_array(np.zeros(2, np.float32), "bias"))
+    conv.input.append("bias")
+    _refusal(model, r"^node 'conv_5' \(Conv\): a bias is not supported$")
+
+
+def test_running_a_graph_that_is_not_lowered_names_the_node():
+    from addnn.transform.execute import integer_context
+    model = one_layer("Adder2d", np.ones((1, 1, 1, 1)), True)
+    model.graph.node[0].name = "q_0"
+    with pytest.raises(AddnnError, match="^node 'q_0' \\(Quant\\) is not an integer-graph op$"):
+        integer_context(model, np.zeros((1, 1, 1, 1), np.float32))
 
 
 def _refusal(model: ModelWrapper, match: str) -> None:
