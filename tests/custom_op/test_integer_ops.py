@@ -174,3 +174,29 @@ def test_float_bn_rounds_its_constants_to_float32():
 def test_a_fractional_accumulator_is_refused_naming_the_node(op, extra, attrs):
     with pytest.raises(ValueError, match=f"^{op}_7: expected integers$"):
         _run(op, {"acc": np.full((1, 1, 2, 2), 1.5), **extra}, **attrs)
+
+
+def test_integer_carriers_keep_values_beyond_float64():
+    """An int64 tensor is taken as it is, never through float64 (2**60 + 1 would round)."""
+    big = np.array([2 ** 60 + 1, -(2 ** 60) - 1], dtype=np.int64).reshape(1, 2, 1, 1)
+    out = _run("Requantize", {"x": big}, bits=62, signed=1, out_exponent=0, in_exponent=0)
+    assert out.ravel().tolist() == [2 ** 60 + 1, -(2 ** 60) - 1]
+
+
+def test_mac_conv2d_names_itself_on_fractional_operands():
+    with pytest.raises(ValueError, match="^MacConv2d_7: expected integers$"):
+        _run("MacConv2d", {"x": np.full((1, 1, 2, 2), 0.5), "w": np.ones((1, 1, 1, 1))},
+             kernel_shape=[1, 1])
+
+
+def test_float_bn_refuses_accumulators_float32_cannot_hold():
+    """|acc| < 2**24 is exact in float32; 2**24 and beyond is refused; an empty accumulator
+    passes."""
+    attrs = dict(OUT, in_exponent=0)
+    one = {"a": np.ones(1, np.float32), "b": np.zeros(1, np.float32)}
+    ok = _run("FloatBNRequant", {"acc": np.full((1, 1, 1, 1), 2 ** 24 - 1), **one}, **attrs)
+    assert ok.item() == 127
+    with pytest.raises(ValueError, match="^FloatBNRequant_7: accumulator not exact in float32$"):
+        _run("FloatBNRequant", {"acc": np.full((1, 1, 1, 1), -(2 ** 24)), **one}, **attrs)
+    empty = _run("FloatBNRequant", {"acc": np.zeros((0, 1, 2, 2), np.int64), **one}, **attrs)
+    assert empty.shape == (0, 1, 2, 2)
