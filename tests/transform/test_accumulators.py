@@ -338,6 +338,12 @@ def test_each_pass_reports_a_change_until_its_fixed_point():
     bn, changed = LowerBNRequant().apply(bn)
     assert changed and "BNRequantMap" in [n.op_type for n in bn.graph.node]
     assert LowerBNRequant().apply(bn)[1] is False
+    from addnn.transform.lower_layers import LowerAdder2d
+    adder = adder_then([("Mul", "a"), ("Add", "b")]).transform(InferShapes())
+    for p in lowering_passes()[:3]:
+        adder = adder.transform(p)
+    adder, changed = LowerAdder2d().apply(adder)
+    assert changed and LowerAdder2d().apply(adder)[1] is False
     assert LowerBNRequant().mode == "integer"
     assert [p.mode for p in lowering_passes() if isinstance(p, LowerBNRequant)] == ["integer"]
 
@@ -357,6 +363,35 @@ def test_running_a_graph_that_is_not_lowered_names_the_node():
     model.graph.node[0].name = "q_0"
     with pytest.raises(AddnnError, match="^node 'q_0' \\(Quant\\) is not an integer-graph op$"):
         integer_context(model, np.zeros((1, 1, 1, 1), np.float32))
+
+
+def test_bn_constants_of_another_channel_count_are_refused():
+    model = adder_then([("Mul", "a"), ("Add", "b")])
+    model.set_initializer("a", np.full((1, 3, 1, 1), 0.5, np.float32))
+    _refusal(model, r"^node 'bn_Mul': BN constants do not match the 2 channels of 'acc'$")
+
+
+def test_a_narrow_range_activation_after_bn_is_refused():
+    model = adder_then([("Mul", "a"), ("Add", "b")])
+    last = model.graph.node[-1]
+    last.name = "q_out"
+    next(a for a in last.attribute if a.name == "narrow").i = 1
+    _refusal(model, r"^Quant node 'q_out': narrow-range activations are not supported$")
+
+
+def test_an_adder_whose_weight_is_no_constant_is_refused():
+    model = one_layer("Adder2d", np.ones((1, 1, 1, 1)), True)
+    adder = model.graph.node[-1]
+    adder.name = "adder_4"
+    adder.input[1] = "xq"                          # an integer stream, not a constant
+    _refusal(model, r"^node 'adder_4' \(Adder2d\): the weight must be a constant$")
+
+
+def test_the_input_quantizer_keeps_its_name():
+    model = one_layer("Adder2d", np.ones((1, 1, 1, 1)), True)
+    model.graph.node[0].name = "input_quant"
+    low = lower_to_integer(model)
+    assert [(n.op_type, n.name) for n in low.graph.node][0] == ("QuantizeInput", "input_quant")
 
 
 def _refusal(model: ModelWrapper, match: str) -> None:
