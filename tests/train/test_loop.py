@@ -513,3 +513,12 @@ def test_the_progress_bar_shows_the_running_loss(monkeypatch):
 def test_the_process_group_backend_follows_the_device():
     from addnn.train.distributed import backend_for
     assert [backend_for(d) for d in ("cpu", "cuda", "cuda:1")] == ["gloo", "nccl", "nccl"]
+
+
+def test_the_plateau_schedule_steps_on_the_training_loss_without_validation(tmp_path):
+    """eval_every=2: epoch 1 has no val_loss, so ReduceLROnPlateau is given the epoch's
+    train_loss; the run goes on to validate epoch 2."""
+    _run(tmp_path / "p", "train.recipe=thesis-adam-plateau", "train.epochs=2",
+         "train.eval_every=2", *STILL[:3], "train.plot=false", "train.tensorboard=false")
+    rows = _rows(tmp_path / "p" / "metrics.csv")
+    assert [r["val_loss"] == "" for r in rows] == [True, False]
