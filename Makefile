@@ -88,6 +88,7 @@ bench: demo
 	$(PY) benchmarks/estimate_compare.py
 	$(PY) benchmarks/fifo_depths.py
 	$(PY) benchmarks/driver_host.py
+	$(PY) benchmarks/csim_opt_levels.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis src/*.egg-info
