@@ -88,6 +88,9 @@ def test_verify_node_reports_unsupported_attributes():
     model = one_node_model((1, 2, 5, 5), w, 3, group=2, dilations=[2, 2])
     report = getCustomOp(model.graph.node[0]).verify_node()
     assert report == ["group must be 1", "dilations must be [1, 1]"]
+    # Shape inference follows the attributes as a Conv would (dilation 2: a 5x5 reach), so
+    # the report above, not a shape error, is what reaches the user.
+    assert model.get_tensor_shape("y") == [1, 2, 1, 1]
     node = helper.make_node("Adder2d", ["x", "w", "b"], ["y"], domain=DOMAIN, kernel_shape=[3])
     assert getCustomOp(node).verify_node() == ["expects 2 inputs, has 3",
                                                "kernel_shape must have 2 entries"]

@@ -176,6 +176,17 @@ def test_a_fractional_accumulator_is_refused_naming_the_node(op, extra, attrs):
         _run(op, {"acc": np.full((1, 1, 2, 2), 1.5), **extra}, **attrs)
 
 
+@pytest.mark.parametrize("which", [0, 1])
+def test_a_fractional_mac_operand_is_refused_naming_the_node(which):
+    """Activation or weight: either one off the integers is named, not truncated."""
+    x, w = np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3))
+    (x, w)[which][0, 0, 1, 1] = 0.5
+    with pytest.raises(ValueError, match="^MacConv2d_7: expected integers$"):
+        _run("MacConv2d", {"x": x, "w": w}, kernel_shape=[3, 3])
+    out = _run("MacConv2d", {"x": np.rint(x), "w": np.rint(w)}, kernel_shape=[3, 3])
+    assert out.dtype == np.int64 and out.ravel().tolist() == [8]     # rint(0.5) is 0
+
+
 def test_integer_carriers_keep_values_beyond_float64():
     """An int64 tensor is taken as it is, never through float64 (2**60 + 1 would round)."""
     big = np.array([2 ** 60 + 1, -(2 ** 60) - 1], dtype=np.int64).reshape(1, 2, 1, 1)

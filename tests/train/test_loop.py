@@ -146,7 +146,13 @@ def test_ranks_see_each_image_once_per_epoch(world, equal_shards):
             loader = BatchLoader(data, 8, shuffle=True, seed=3, rank=rank, world_size=world,
                                  equal_shards=equal_shards)
             loader.set_epoch(epoch)
-            seen += [int(i) for _, labels in loader for i in labels]
+            batches = [[int(i) for i in labels] for _, labels in loader]
+            assert len(loader) == len(batches)
+            seen += [i for b in batches for i in b]
+            single = BatchLoader(data, 1, rank=rank, world_size=world,
+                                 **({} if equal_shards else dict(equal_shards=False)))
+            # batch 1: len is the shard size; the default is equal shards
+            assert len(single) == len(list(single)) == sum(map(len, batches))
         assert len(seen) == len(set(seen))
         assert len(seen) == (n - n % world if equal_shards else n)
         if epoch == 0:
@@ -278,6 +284,10 @@ def test_best_is_the_best_validation_so_far(tmp_path):
     assert best["epoch"] == best_epoch and best["best_val_acc"] == max(accs)
     assert last["best_val_acc"] == max(accs)
     assert read_checkpoint(out / "last.pt")["data"] == {"dataset": "synthetic-fashion-mnist"}
+    # Each checkpoint carries the metrics of the epoch it holds.
+    for name, epoch in (("best.pt", best_epoch), ("last.pt", len(rows))):
+        m = read_checkpoint(out / name)["metrics"]
+        assert m["epoch"] == epoch and m["val_acc"] == float(rows[epoch - 1]["val_acc"])
 
 
 def test_ddp_ranks_train_on_disjoint_halves(tmp_path):
@@ -372,6 +382,62 @@ def test_only_rank_zero_shows_a_progress_bar(rank, monkeypatch):
                             Dist(rank=rank), "d", False,
                             lambda images, logits, labels: F.cross_entropy(logits, labels))
     assert seen == [None if rank == 0 else True] and row["train_images"] == 8
+
+
+@pytest.mark.parametrize("local", [None, "1"])
+def test_torchrun_environment_gives_rank_world_and_local_rank(monkeypatch, local):
+    """Under torchrun (WORLD_SIZE > 1) the group's rank and size and LOCAL_RANK, which
+    defaults to 0 when the launcher leaves it out."""
+    import torch.distributed as dist
+
+    from addnn.train.distributed import Dist, init_from_torchrun
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    if local is None:
+        monkeypatch.delenv("LOCAL_RANK", raising=False)
+    else:
+        monkeypatch.setenv("LOCAL_RANK", local)
+    monkeypatch.setattr(dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    assert init_from_torchrun("cpu") == Dist(1, 2, int(local or 0))
+
+
+def test_the_device_is_chosen_for_this_process(tmp_path, monkeypatch):
+    """train asks for the device of its own process group entry (its LOCAL_RANK's GPU)."""
+    import addnn.train.loop as loop
+    from addnn.train.distributed import Dist
+    group, asked = Dist(0, 1, 0), []
+    monkeypatch.setattr(loop, "init_from_torchrun", lambda device: group)
+    monkeypatch.setattr(loop, "rank_device",
+                        lambda name, info: asked.append((name, info)) or torch.device("cpu"))
+    _run(tmp_path / "d", *STILL)
+    assert asked == [("cpu", group)]
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_a_failed_run_leaves_the_group_without_waiting(tmp_path, monkeypatch, fail):
+    """A clean finish waits for the other ranks (barrier); a failure must not, or the
+    surviving ranks would hang: shutdown is told which it was."""
+    import addnn.train.loop as loop
+    told = []
+    monkeypatch.setattr(loop, "shutdown", lambda info, clean=True: told.append(clean))
+    if fail:
+        def broken(*args, **kwargs):
+            raise RuntimeError("validation failed")
+        monkeypatch.setattr(loop, "evaluate", broken)
+        with pytest.raises(RuntimeError, match="validation failed"):
+            _run(tmp_path / "f", *STILL)
+    else:
+        _run(tmp_path / "f", *STILL)
+    assert told == [not fail]
+
+
+def test_the_curves_are_titled_with_model_and_dataset(tmp_path, monkeypatch):
+    import addnn.train.loop as loop
+    titles = []
+    monkeypatch.setattr(loop, "plot_curves", lambda path, title=None: titles.append(title))
+    _run(tmp_path / "p", *STILL[:-2], "train.tensorboard=false", "train.plot=true")
+    assert titles == ["lenet5 adder on synthetic-fashion-mnist"]
 
 
 def test_each_process_computes_on_its_own_gpu():

@@ -217,7 +217,10 @@ def test_relu_between_bn_and_a_signed_quant_is_kept(signed, mode, c, k, bits, ki
         node = next(n for n in low.graph.node if n.op_type == "BNRequantMap")
         assert getCustomOp(node).get_nodeattr("kind") == kind
         roles = ["table"] if kind == "table" else ["thresholds", "start", "direction"]
-        assert list(node.input[1:]) == [f"{node.name}_{r}" for r in roles]
+    else:
+        node = next(n for n in low.graph.node if n.op_type == "FloatBNRequant")
+        roles = ["a", "b"]
+    assert list(node.input[1:]) == [f"{node.name}_{r}" for r in roles]
 
 
 @pytest.mark.parametrize("signed", [True, False])
@@ -310,6 +313,44 @@ def test_a_relu_without_its_quant_is_refused():
     model = _after(one_layer("Adder2d", np.ones((1, 1, 1, 1)), True),
                    [("Relu", ["acc"], "r", {})])
     _refusal(model, r"^node 'Relu_9' \(Relu\): expected one Quant after it$")
+
+
+def test_a_relu_read_by_another_op_is_refused():
+    model = _after(one_layer("Adder2d", np.ones((1, 1, 1, 1)), True),
+                   [("Relu", ["acc"], "r", {}), ("Flatten", ["r"], "f", {})])
+    _refusal(model, r"^node 'Relu_9' \(Relu\): expected one Quant after it$")
+
+
+def test_a_narrow_range_requantization_is_refused():
+    """A Quant straight after an integer tensor (no BN, no Relu) with narrow=1."""
+    model = _after(one_layer("Adder2d", np.ones((1, 1, 1, 1)), True),
+                   [("Quant", ["acc", "s", "z", "b"], "y",
+                     dict(domain=QONNX, signed=1, narrow=1, rounding_mode="ROUND"))])
+    _refusal(model, r"^Quant node 'Quant_9': narrow-range activations are not supported$")
+
+
+def test_a_narrow_range_input_quantizer_is_refused():
+    model = one_layer("Adder2d", np.ones((1, 1, 1, 1)), True)
+    model.graph.node[0].name = "q_in"
+    next(a for a in model.graph.node[0].attribute if a.name == "narrow").i = 1
+    _refusal(model, r"^Quant node 'q_in': narrow-range activations are not supported$")
+
+
+@pytest.mark.filterwarnings("ignore:The values of tensor acc can't be represented")
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_intermediate_tensor_outside_its_type_is_caught_on_both_paths(fast):
+    """The check covers every tensor, not only the output, through qonnx's executor too."""
+    model = _after(one_layer("Adder2d", np.ones((1, 1, 1, 1)), True, size=3),
+                   [("Relu", ["acc"], "r", {}),
+                    ("Quant", ["r", "s", "z", "b"], "y",
+                     dict(domain=QONNX, signed=1, narrow=0, rounding_mode="ROUND"))])
+    low = lower_to_integer(model)
+    x = np.arange(-4, 5, dtype=np.float32).reshape(1, 1, 3, 3) * 20
+    assert run_integer(low, x, fast=fast).shape == (1, 1, 3, 3)
+    low.set_tensor_datatype("acc", DataType["INT2"])
+    with pytest.raises(AddnnError, match="^tensor 'acc' leaves its type INT2"):
+        run_integer(low, x, fast=fast)
+    assert run_integer(low, x, check=False, fast=fast).shape == (1, 1, 3, 3)
 
 
 def test_a_global_pool_over_an_area_not_a_power_of_two_is_refused():
