@@ -54,7 +54,7 @@ class NetBuilder:
             w_type = IntType(tx.bits, tx.signed, tx.exponent) if adder else IntType(8, True, -6)
         w = self.rng.integers(w_type.lo, w_type.hi + 1, size=(cout, c, k, k))
         wn = self._const("w", w, w_type)
-        lo, hi = (adder_bounds if adder else mac_bounds)(tx, w, pad > 0)
+        lo, hi = (adder_bounds if adder else mac_bounds)(tx, w)
         e = tx.exponent if adder else tx.exponent + w_type.exponent
         ho, wo = (h + 2 * pad - k) // stride + 1, (w_ + 2 * pad - k) // stride + 1
         return self._node("Adder2d" if adder else "MacConv2d", [x, wn], [1, cout, ho, wo],

@@ -387,3 +387,33 @@ def test_fallback_warns_once_at_the_callers_line(monkeypatch):
     # a trampoline frame, which then stands in for the caller.
     assert caught[0].filename == __file__ or caught[0].filename.endswith(
         os.path.join("mutmut", "mutation", "trampoline.py")), caught[0].filename
+
+
+def test_torchscript_export_declares_the_output_shape():
+    """The symbolic gives the Adder2d output its [N, O, H', W'] (non-square, strided, padded:
+    the eager output's shape), so the exporter's own shape inference reaches the nodes after
+    it."""
+    import io
+    import warnings
+
+    import onnx
+
+    class One(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.randn(4, 3, 3, 3))
+
+        def forward(self, x):
+            return adder2d(x, self.w, 2, 1) * 2
+
+    x, buf = torch.randn(2, 3, 7, 5), io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = list(One()(x).shape)
+        torch.onnx.export(One().eval(), (x,), buf, dynamo=False, opset_version=13)
+    graph = onnx.load_from_string(buf.getvalue()).graph
+    adder = next(n for n in graph.node if n.op_type == "Adder2d")
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in [*graph.value_info, *graph.output]}
+    assert expected == [2, 4, 4, 3]
+    assert shapes[adder.output[0]] == expected and shapes[graph.output[0].name] == expected

@@ -18,12 +18,6 @@ def _ready(model: ModelWrapper, node, op_type: str) -> bool:
             and not is_integer(model, node.output[0]))
 
 
-def _padded(node) -> bool:
-    pads = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "pads"),
-                [0])
-    return any(p > 0 for p in pads)
-
-
 class LowerAdder2d(Transformation):
     """Align input and weight to the smaller exponent (left shifts: the weight's offline, the
     input's by a ``Requantize``), then annotate ``-sum |x' - w'|``."""
@@ -50,7 +44,7 @@ class LowerAdder2d(Transformation):
                 annotate(model, name, aligned)
                 node.input[0] = name
                 tx = aligned
-            lo, hi = adder_bounds(tx, w, _padded(node))
+            lo, hi = adder_bounds(tx, w)
             annotate(model, node.output[0], IntType.for_range(lo, hi, e))
             return model, True
         return model, False
@@ -72,7 +66,7 @@ class LowerConv(Transformation):
             new = addnn_node("MacConv2d", list(node.input[:2]), node.output[0], node.name,
                              **{k: v for k, v in attrs.items() if k != "auto_pad"})
             w = constant(model, node, 1, "the weight")
-            lo, hi = mac_bounds(tx, w, _padded(node))
+            lo, hi = mac_bounds(tx, w)
             replace_chain(model, [node], new)
             annotate(model, node.output[0],
                      IntType.for_range(lo, hi, tx.exponent + tw.exponent))
