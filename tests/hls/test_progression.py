@@ -305,3 +305,49 @@ def test_the_fit_passes_only_options_the_solver_knows():
         p = fit_progression(t, -20, 20)
     assert p is not None
     assert_exact(p, t, -20, 20)
+
+
+def exact_slope_range(pts, lo: int, hi: int):
+    """[min, max] slope D in [0, hi - lo + 2] of a line c + k*D on or below every upper point
+    and on or above every lower point, in Fractions: a c exists iff for every pair
+    y_d - k_d*D <= y_u - k_u*D. None if no D does."""
+    from fractions import Fraction
+    uk, uy, dk, dy = pts
+    a, b = Fraction(0), Fraction(hi - lo + 2)
+    for ku, yu in zip(uk.tolist(), uy.tolist()):
+        for kd, yd in zip(dk.tolist(), dy.tolist()):
+            if ku > kd:
+                b = min(b, Fraction(yu - yd, ku - kd))
+            elif ku < kd:
+                a = max(a, Fraction(yu - yd, ku - kd))
+            elif yu < yd:
+                return None
+    return (a, b) if a <= b else None
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 16), channels=st.integers(1, 3),
+       scale=st.sampled_from([10, 10**3, 10**6]))
+def test_the_lp_slope_ranges_are_the_exact_ones(seed, n, channels, scale):
+    """The LP's slope range of each channel against the exact one, within the 1e-6 / N that
+    the integer-slope search allows for; near-lines (rounded progressions, often two hull
+    points) and rows off any line (infeasible: None) both occur. A range of one point is
+    left to the LP's tolerance either way: the fit needs lines strictly above the lower
+    points, which such a range does not have."""
+    from addnn.hls.progression import _points, _slope_ranges
+    rng = np.random.default_rng(seed)
+    lo, hi = -4 * scale, 4 * scale
+    k = np.arange(1, n + 1)
+    rows = [np.floor(rng.uniform(-scale, 0) + rng.uniform(0, scale / n) * k
+                     + rng.uniform(0, 1 + 2 * (rng.random() < 0.2), n)) for _ in range(channels)]
+    pts = [_points(np.sort(r.astype(np.int64)), lo) for r in rows]
+    got = _slope_ranges(pts, n, lo, hi)
+    expected = [exact_slope_range(p, lo, hi) for p in pts]
+    if None in expected:
+        assert got is None
+        return
+    if any(e0 == e1 for e0, e1 in expected):
+        return        # one slope, with lower points met: no line is strictly above them
+    assert got is not None
+    for (g0, g1), (e0, e1) in zip(got, expected):
+        assert abs(g0 - float(e0)) <= 1e-6 / n and abs(g1 - float(e1)) <= 1e-6 / n
