@@ -67,20 +67,30 @@ def test_integer_datatypes_give_the_worst_case_accumulator():
     assert out.min() == -bound and dt.allowed(out).all()
 
 
-@pytest.mark.parametrize("x_dt, w_dt", [("INT1", "INT8"), ("UINT8", "INT8"), ("INT2", "UINT4"),
-                                         ("UINT1", "INT3"), ("INT4", "INT4"), ("INT1", "UINT1")])
-def test_accumulator_type_is_the_brute_force_worst_case(x_dt, w_dt):
+@pytest.mark.parametrize("x_dt, w_dt, c, k", [
+    ("INT1", "INT8", 2, 3), ("UINT8", "INT8", 2, 3), ("INT2", "UINT4", 2, 3),
+    ("UINT1", "INT3", 2, 3), ("INT4", "INT4", 2, 3), ("INT1", "UINT1", 2, 3),
+    ("INT1", "INT2", 16, 1)])     # largest 2 on 16 terms: -32 is INT6, where 3 would be INT7
+def test_accumulator_type_is_the_brute_force_worst_case(x_dt, w_dt, c, k):
     """The output datatype holds -largest * window, largest the widest |x - w| over every
     input value (and padding's 0) and every weight value, enumerated; and nothing narrower."""
     xd, wd = DataType[x_dt], DataType[w_dt]
     xs = range(min(int(xd.min()), 0), max(int(xd.max()), 0) + 1)
     largest = max(abs(x - w) for x in xs for w in range(int(wd.min()), int(wd.max()) + 1))
-    model = one_node_model((1, 2, 4, 4), np.zeros((3, 2, 3, 3), np.float32), 3,
-                           pads=(1, 1, 1, 1))
+    model = one_node_model((1, c, 4, 4), np.zeros((3, c, k, k), np.float32), k,
+                           pads=(k // 2,) * 4)
     model.set_tensor_datatype("x", xd)
     model.set_tensor_datatype("w", wd)
     dt = model.transform(InferDataTypes()).get_tensor_datatype("y")
-    assert dt == DataType.get_smallest_possible(-largest * 2 * 9)
+    assert dt == DataType.get_smallest_possible(-largest * c * k * k)
+
+
+@pytest.mark.parametrize("x_dt, w_dt", [("FLOAT32", "INT8"), ("INT8", "FLOAT32")])
+def test_a_float_operand_gives_a_float_accumulator(x_dt, w_dt):
+    model = one_node_model((1, 2, 4, 4), np.zeros((3, 2, 3, 3), np.float32), 3)
+    model.set_tensor_datatype("x", DataType[x_dt])
+    model.set_tensor_datatype("w", DataType[w_dt])
+    assert model.transform(InferDataTypes()).get_tensor_datatype("y") == DataType["FLOAT32"]
 
 
 def test_verify_node_reports_unsupported_attributes():

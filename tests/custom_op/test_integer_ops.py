@@ -137,6 +137,27 @@ def test_mac_conv2d_refuses_sums_that_float64_might_not_hold():
                 _run("MacConv2d", {"x": x, "w": w}, kernel_shape=[1, 1])
 
 
+@pytest.mark.parametrize("zero", ["x", "w"])
+def test_a_zero_operand_never_trips_the_float64_guard(zero):
+    """The bound is a product: with one operand all 0 it is 0 however large the other (every
+    partial sum is 0), so the node runs and gives 0."""
+    big = np.full((1, 2, 2, 2), 2 ** 55, dtype=np.int64)      # 8 terms: sums of 2**58
+    ops = {"x": big.copy(), "w": big.copy()}
+    ops[zero] = np.zeros_like(big)
+    out = _run("MacConv2d", ops, kernel_shape=[2, 2])
+    assert out.dtype == np.int64 and out.shape == (1, 1, 1, 1) and out.item() == 0
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float32])
+def test_an_adder_without_filters_gives_an_empty_map(dtype):
+    """O = 0 (as F.conv2d allows): an empty [N, 0, H', W'] of the operands' result type, the
+    reference's; the fast kernels cannot take such a weight, so the reference runs."""
+    x = np.ones((2, 3, 4, 4), dtype)
+    out = _run("Adder2d", {"x": x, "w": np.zeros((0, 3, 3, 3), dtype)}, kernel_shape=[3, 3],
+               pads=[1, 1, 1, 1])
+    assert out.shape == (2, 0, 4, 4) and out.dtype == dtype
+
+
 def test_float64_exactness_of_zeros_and_of_non_finite_values():
     """All-zero operands are exact (every difference is 0); an inf or a NaN is not."""
     from addnn.custom_op.adder2d import _exact_in_float64

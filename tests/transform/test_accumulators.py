@@ -126,7 +126,7 @@ def test_adder_operands_on_different_grids_meet_on_the_finer(x_scale, w_scale):
     shift = int(np.log2(w_scale) - finer)
     if shift:       # the weight, shifted: 8 + shift bits, its values w / 2**finer
         name = model.graph.node[-1].input[1]
-        assert name.endswith("_aligned") and int_type(model, name).bits == 8 + shift
+        assert name == f"wq_aligned{shift}" and int_type(model, name).bits == 8 + shift
         assert np.array_equal(model.get_initializer(name), w / 2.0 ** finer)
         dt = model.get_tensor_datatype(name)
         assert dt.min() == -(2 ** (7 + shift)) and dt.max() == 2 ** (7 + shift) - 1
@@ -249,8 +249,9 @@ def test_relu_then_quant_on_integers_is_one_requantize(signed):
 
 
 def adder_then(ops: list[tuple[str, str]]) -> ModelWrapper:
-    """x -> Quant -> Adder2d(1x1) -> each (op, second operand) of ``ops`` -> Quant; operand
-    "a" and "b" are constants [1, 2, 1, 1], "xq" the quantized input (not a constant)."""
+    """x -> Quant -> Adder2d(1x1) -> each (op, second operand or None) of ``ops`` -> Quant;
+    operand "a" and "b" are constants [1, 2, 1, 1], "xq" the quantized input (not a
+    constant)."""
     consts = {"s": np.array(0.5, np.float32), "z": np.array(0.0, np.float32),
               "b8": np.array(8.0, np.float32), "w": np.ones((2, 2, 1, 1), np.float32),
               "a": np.full((1, 2, 1, 1), 0.5, np.float32), "b": np.ones((1, 2, 1, 1), np.float32)}
@@ -262,7 +263,8 @@ def adder_then(ops: list[tuple[str, str]]) -> ModelWrapper:
                               kernel_shape=[1, 1])]
     t = "acc"
     for op, other in ops:
-        nodes.append(helper.make_node(op, [t, other], [t + op], name=f"bn_{op}"))
+        nodes.append(helper.make_node(op, [t] + ([other] if other else []), [t + op],
+                                      name=f"bn_{op}"))
         t += op
     nodes.append(helper.make_node("Quant", [t, "s", "z", "b8"], ["y"], domain=QONNX, signed=1,
                                   narrow=0, rounding_mode="ROUND"))
@@ -279,12 +281,14 @@ def adder_then(ops: list[tuple[str, str]]) -> ModelWrapper:
     ([("Add", "b")], "bn_Add"),                       # a shift and no scale
     ([("Mul", "a"), ("Add", "xq")], "bn_Mul"),        # the shift is no constant
     ([("Mul", "xq"), ("Add", "b")], "bn_Mul"),        # the scale is no constant
+    ([("Mul", "a"), ("Relu", None)], "bn_Mul"),       # something else after the scale
+    ([("Mul", "a"), ("Add", "b"), ("GlobalAveragePool", None)], "bn_Mul"),  # no Quant next
 ])
 def test_a_bn_chain_that_is_not_one_is_refused_naming_the_node(ops, node):
     """Only accumulator -> Mul(constant) -> Add(constant) -> Quant is a BN map; any part of
     one is left alone by that pass, and the lowering then names the node it cannot take."""
     with pytest.raises(AddnnError, match=f"^cannot lower node '{node}' \\((Mul|Add)\\) to "
-                                         "integers"):
+                                         "integers: no pass handles it"):
         lower_to_integer(adder_then(ops))
     assert lower_to_integer(adder_then([("Mul", "a"), ("Add", "b")])) is not None
 
@@ -476,3 +480,128 @@ def test_flatten_as_onnx_defines_it(axis):
     expected = ReferenceEvaluator(helper.make_model(graph)).run(None, {"x": x})[0]
     got = _flatten(node, x)
     assert got.shape == expected.shape and np.array_equal(got, expected)
+
+
+def test_adders_sharing_a_tensor_keep_their_own_shifts():
+    """One input read by adders on different grids (a block's first adder and its shortcut),
+    and one weight read at two input exponents: each adder gets its own shifted copy, named
+    by the shift, and adders at one shift share one Requantize. Every accumulator times
+    2**e equals QONNX's execution; the graph stays single-assignment."""
+    from addnn.transform.annotations import int_type
+    from addnn.transform.execute import integer_context
+    rng = np.random.default_rng(7)
+    scales = {"wa": 0.5, "wb": 0.25, "wc": 0.5, "ws": 2.0}
+    consts = {"s": np.array(1.0, np.float32), "s2": np.array(0.25, np.float32),
+              "z": np.array(0.0, np.float32), "b": np.array(8.0, np.float32),
+              **{f"s_{k}": np.array(v, np.float32) for k, v in scales.items()},
+              **{k: (rng.integers(-100, 100, (2, 2, 1, 1)) * v).astype(np.float32)
+                 for k, v in scales.items()}}
+    quant = dict(domain=QONNX, signed=1, narrow=0, rounding_mode="ROUND")
+    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["xq"], **quant),
+             helper.make_node("Quant", ["xq", "s2", "z", "b"], ["xq2"], **quant)]
+    nodes += [helper.make_node("Quant", [k, f"s_{k}", "z", "b"], [k + "q"], **quant)
+              for k in scales]
+    reads = {"a1": ("xq", "waq"), "a2": ("xq", "wbq"), "a3": ("xq", "wcq"),
+             "b1": ("xq", "wsq"), "b2": ("xq2", "wsq")}
+    nodes += [helper.make_node("Adder2d", list(ins), [out], name="adder_" + out, domain=DOMAIN,
+                               kernel_shape=[1, 1]) for out, ins in reads.items()]
+    graph = helper.make_graph(
+        nodes, "shared", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 3])],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, [1, 2, 3, 3]) for o in reads],
+        [numpy_helper.from_array(v, n) for n, v in consts.items()])
+    model = ModelWrapper(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    model = model.transform(InferShapes())
+    x = rng.normal(0, 30, (1, 2, 3, 3)).astype(np.float32)
+    expected = execute_onnx(model, {"x": x})
+    low = lower_to_integer(model)
+    context = integer_context(low, x)
+    for out in reads:
+        got = context[out] * 2.0 ** int_type(low, out).exponent
+        assert np.array_equal(got, expected[out]), out
+    produced = [o for n in low.graph.node for o in n.output]
+    assert len(produced) == len(set(produced))
+    inputs = {n.name: list(n.input) for n in low.graph.node if n.op_type == "Adder2d"}
+    assert inputs == {"adder_a1": ["xq_aligned1", "waq"], "adder_a2": ["xq_aligned2", "wbq"],
+                      "adder_a3": ["xq_aligned1", "wcq"], "adder_b1": ["xq", "wsq_aligned1"],
+                      "adder_b2": ["xq2", "wsq_aligned3"]}
+
+
+@pytest.mark.parametrize("per_tensor", ["a", "b", "ab"])
+def test_bn_constants_given_once_for_all_channels(per_tensor):
+    """A scale or shift of one value (per tensor) applies to every channel, as the Mul/Add
+    broadcast does in QONNX's execution; the map node is named after its Quant."""
+    model = adder_then([("Mul", "a"), ("Add", "b")])
+    model.set_initializer("a", np.array([[[[0.75, 0.5]]]], np.float32).reshape(1, 2, 1, 1))
+    for name, value in (("a", 0.75), ("b", 1.5)):
+        if name in per_tensor:
+            model.set_initializer(name, np.full((1, 1, 1, 1), value, np.float32))
+    model.graph.node[-1].name = "q_out"
+    x = np.random.default_rng(5).normal(0, 8, (1, 2, 3, 3)).astype(np.float32)
+    expected = execute_onnx(model, {"x": x})["y"]
+    low = lower_to_integer(model)
+    assert np.array_equal(run_integer(low, x) * 2.0 ** output_exponent(low), expected)
+    assert [n.name for n in low.graph.node if n.op_type == "BNRequantMap"] == ["q_out_bn"]
+
+
+def test_int_type_names_a_tensor_that_is_not_integer():
+    from addnn.transform.annotations import int_type
+    model = one_layer("Adder2d", np.ones((1, 1, 1, 1)), True)
+    with pytest.raises(AddnnError, match="^tensor 'x' is not an integer tensor of the lowered "
+                                         "graph$"):
+        int_type(model, "x")
+
+
+def test_the_pool_keeps_its_name_and_each_pass_reports_its_change():
+    """GlobalAveragePool -> AvgPoolShift under the pool's own name; the input quantizer and
+    the pool pass each report (model, True), then (model, False) at their fixed point."""
+    from addnn.transform.lower_elementwise import LowerPoolAndFlatten
+    from addnn.transform.pipeline import lowering_passes
+    from addnn.transform.quant_input import QuantizeGraphInput
+    model = _after(one_layer("Adder2d", np.ones((1, 1, 1, 1)), True, size=4),
+                   [("GlobalAveragePool", ["acc"], "p", {})])
+    model, changed = QuantizeGraphInput().apply(model)
+    assert changed and QuantizeGraphInput().apply(model)[1] is False
+    for p in lowering_passes()[:4]:
+        model = model.transform(p)
+    model, changed = LowerPoolAndFlatten().apply(model)
+    assert changed and LowerPoolAndFlatten().apply(model)[1] is False
+    assert [(n.op_type, n.name) for n in model.graph.node][-1] == ("AvgPoolShift",
+                                                                  "GlobalAveragePool_9")
+
+
+@pytest.mark.parametrize("bits", [8, 3])
+def test_narrow_range_weights_stop_one_above_the_minimum(bits):
+    """A narrow signed weight quantizer (Brevitas's default for weights) clamps at
+    -(2**(b-1) - 1): the integer weights equal QONNX's Quant, and the accumulator
+    QONNX's execution."""
+    w = np.array([-1000.0, -(2.0 ** (bits - 1)), -3.0, 0.0, 2.0, 1000.0]).reshape(6, 1, 1, 1)
+    model = one_layer("Adder2d", w, True, size=2)
+    wq = next(n for n in model.graph.node if n.output[0] == "wq")
+    next(a for a in wq.attribute if a.name == "narrow").i = 1
+    model.set_initializer("b", np.array(float(bits), np.float32))
+    model = model.transform(InferShapes())
+    x = np.random.default_rng(6).integers(-4, 4, (1, 1, 2, 2)).astype(np.float32)
+    full = execute_onnx(model, {"x": x}, return_full_exec_context=True)
+    low = lower_to_integer(model)
+    ints = low.get_initializer(next(n for n in low.graph.node if n.op_type == "Adder2d").input[1])
+    assert ints.min() == -(2 ** (bits - 1) - 1) and np.array_equal(ints, full["wq"])
+    assert np.array_equal(run_integer(low, x) * 2.0 ** output_exponent(low), full["acc"])
+
+
+@given(bits=st.integers(1, 4), signed=st.booleans(), o=st.integers(1, 3),
+       n=st.integers(1, 4), data=st.data())
+def test_the_bounds_are_the_brute_force_range(bits, signed, o, n, data):
+    """adder_bounds and mac_bounds against every term's extremes enumerated over the input
+    type (the terms read independent inputs), summed per output channel: the lowest and
+    highest channel sums, weights inside and outside the input range."""
+    from addnn.numeric import IntType
+    from addnn.transform.bounds import adder_bounds, mac_bounds
+    x = IntType(bits, signed)
+    w = np.array(data.draw(st.lists(st.integers(-20, 20), min_size=o * n, max_size=o * n)),
+                 dtype=np.int64).reshape(o, n, 1, 1)
+    xs = range(x.lo, x.hi + 1)
+    for bounds, term in ((adder_bounds, lambda v, k: -abs(v - k)),
+                         (mac_bounds, lambda v, k: v * k)):
+        lows = [sum(min(term(v, int(k)) for v in xs) for k in row) for row in w[:, :, 0, 0]]
+        highs = [sum(max(term(v, int(k)) for v in xs) for k in row) for row in w[:, :, 0, 0]]
+        assert bounds(x, w) == (min(lows), max(highs))

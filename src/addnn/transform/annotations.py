@@ -69,8 +69,8 @@ def quant_params(model: ModelWrapper, node) -> tuple[IntType, bool]:
     except ValueError as err:
         raise AddnnError(str(err)) from err
     attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-    mode = attrs.get("rounding_mode", b"ROUND")          # QONNX's default
-    mode = mode.decode() if isinstance(mode, bytes) else mode
+    # onnx gives a STRING attribute as bytes; ROUND is QONNX's default.
+    mode = attrs.get("rounding_mode", b"ROUND").decode()
     if mode != "ROUND":
         raise AddnnError(f"{what}: rounding mode {mode!r} is not ROUND")
     return IntType(int(np.ravel(bits)[0]), bool(attrs.get("signed", 1)), e), \

@@ -29,19 +29,26 @@ class LowerAdder2d(Transformation):
             tx, tw = int_type(model, node.input[0]), int_type(model, node.input[1])
             w = constant(model, node, 1, "the weight")
             e, sx, sw = adder_align(tx.exponent, tw.exponent)
+            # A shifted tensor is named by its source and shift: adders that read one tensor
+            # (a block's first adder and its downsampling shortcut) share it at one shift and
+            # never overwrite each other's at another.
             if sw:
-                name = node.input[1] + "_aligned"
-                set_int_initializer(model, name, w << sw, IntType(tw.bits + sw, tw.signed, e))
+                name = f"{node.input[1]}_aligned{sw}"
+                if model.get_initializer(name) is None:
+                    set_int_initializer(model, name, w << sw,
+                                        IntType(tw.bits + sw, tw.signed, e))
                 node.input[1] = name
                 w = w << sw
             if sx:
                 aligned = IntType(tx.bits + sx, tx.signed, e)
-                name = node.input[0] + "_aligned"
-                shift = addnn_node("Requantize", [node.input[0]], name, node.name + "_align",
-                                   bits=aligned.bits, signed=int(aligned.signed),
-                                   in_exponent=tx.exponent, out_exponent=e)
-                model.graph.node.insert(list(model.graph.node).index(node), shift)
-                annotate(model, name, aligned)
+                name = f"{node.input[0]}_aligned{sx}"
+                if model.find_producer(name) is None:
+                    shift = addnn_node("Requantize", [node.input[0]], name,
+                                       node.name + "_align", bits=aligned.bits,
+                                       signed=int(aligned.signed), in_exponent=tx.exponent,
+                                       out_exponent=e)
+                    model.graph.node.insert(list(model.graph.node).index(node), shift)
+                    annotate(model, name, aligned)
                 node.input[0] = name
                 tx = aligned
             lo, hi = adder_bounds(tx, w)
