@@ -497,6 +497,19 @@ def test_the_loader_seed_defaults_to_zero():
     assert order() == order(seed=0) != order(seed=1)
 
 
+def test_a_new_loader_is_at_epoch_zero():
+    """As torch's DistributedSampler: before any set_epoch the order is epoch 0's."""
+    from addnn.data import BatchLoader
+    data = _numbered_images(16)
+
+    def order(epoch=None):
+        loader = BatchLoader(data, 4, shuffle=True, seed=2)
+        if epoch is not None:
+            loader.set_epoch(epoch)
+        return [int(i) for _, y in loader for i in y]
+    assert order() == order(0) != order(1)
+
+
 def test_epochs_without_validation_judge_no_best(tmp_path):
     """train.eval_every=2: epoch 1 has no val_acc, so nothing is the best yet (no best.pt,
     best_val_acc -1); validated epochs then choose best.pt as usual."""
