@@ -24,16 +24,22 @@ from addnn.ops import sad_cpu, sad_torch
 from addnn.ops.shapes import output_hw
 
 
-def _single(value, name: str) -> int:
-    """Accept an int or a pair of equal ints (the kernels are square and isotropic)."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2 or value[0] != value[1]:
-            raise ValueError(f"adder2d: {name}={tuple(value)} must be the same in both "
-                             "dimensions")
-        value = value[0]
+def _int(value, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"adder2d: {name} must be an int, got {value!r}")
     return value
+
+
+def _single(value, name: str) -> int:
+    """Accept an int or a pair of equal ints (the kernels are square and isotropic)."""
+    if not isinstance(value, (tuple, list)):
+        return _int(value, name)
+    if len(value) != 2 or value[0] != value[1]:
+        raise ValueError(f"adder2d: {name}={tuple(value)} must be the same in both "
+                         "dimensions")
+    # Both are checked: (2, 2.0) and (True, 1) are equal pairs, but not of ints.
+    first, _ = (_int(v, name) for v in value)
+    return first
 
 
 def _backend(x: torch.Tensor, weight: torch.Tensor):
