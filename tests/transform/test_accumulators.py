@@ -242,7 +242,9 @@ def test_relu_then_quant_on_integers_is_one_requantize(signed):
     model = model.transform(InferShapes())
     x = np.random.default_rng(2).normal(0, 8, (1, 2, 4, 4)).astype(np.float32)
     expected = execute_onnx(model, {"x": x})["y"]
+    model.graph.node[2].name = "q_out"
     low = lower_to_integer(model)
+    assert [(n.op_type, n.name) for n in low.graph.node][1] == ("Requantize", "q_out")
     assert [n.op_type for n in low.graph.node] == ["QuantizeInput", "Requantize"]
     got = run_integer(low, x) * 2.0 ** output_exponent(low)
     assert np.array_equal(got, expected) and got.min() == 0 and (x < -1).any()
@@ -282,6 +284,7 @@ def adder_then(ops: list[tuple[str, str]]) -> ModelWrapper:
     ([("Mul", "a"), ("Add", "xq")], "bn_Mul"),        # the shift is no constant
     ([("Mul", "xq"), ("Add", "b")], "bn_Mul"),        # the scale is no constant
     ([("Mul", "a"), ("Relu", None)], "bn_Mul"),       # something else after the scale
+    ([("Mul", "acc"), ("Add", "b")], "bn_Mul"),       # the accumulator squared
     ([("Mul", "a"), ("Add", "b"), ("GlobalAveragePool", None)], "bn_Mul"),  # no Quant next
 ])
 def test_a_bn_chain_that_is_not_one_is_refused_naming_the_node(ops, node):
@@ -355,6 +358,21 @@ def test_an_intermediate_tensor_outside_its_type_is_caught_on_both_paths(fast):
     with pytest.raises(AddnnError, match="^tensor 'acc' leaves its type INT2"):
         run_integer(low, x, fast=fast)
     assert run_integer(low, x, check=False, fast=fast).shape == (1, 1, 3, 3)
+
+
+@pytest.mark.parametrize("size", [1, 2, 4])
+def test_a_global_pool_over_a_power_of_two_area_is_qonnxs_average(size):
+    """1x1 (the average is the value), 2x2, 4x4: AvgPoolShift gives QONNX's
+    GlobalAveragePool followed by its Quant."""
+    model = _after(one_layer("Adder2d", np.ones((1, 1, 1, 1)), True, size=size),
+                   [("GlobalAveragePool", ["acc"], "p", {}),
+                    ("Quant", ["p", "s", "z", "b"], "y",
+                     dict(domain=QONNX, signed=1, narrow=0, rounding_mode="ROUND"))])
+    x = np.random.default_rng(size).integers(-60, 60, (1, 1, size, size)).astype(np.float32)
+    expected = execute_onnx(model, {"x": x})["y"]
+    low = lower_to_integer(model)
+    assert "AvgPoolShift" in [n.op_type for n in low.graph.node]
+    assert np.array_equal(run_integer(low, x) * 2.0 ** output_exponent(low), expected)
 
 
 def test_a_global_pool_over_an_area_not_a_power_of_two_is_refused():
@@ -605,3 +623,39 @@ def test_the_bounds_are_the_brute_force_range(bits, signed, o, n, data):
         lows = [sum(min(term(v, int(k)) for v in xs) for k in row) for row in w[:, :, 0, 0]]
         highs = [sum(max(term(v, int(k)) for v in xs) for k in row) for row in w[:, :, 0, 0]]
         assert bounds(x, w) == (min(lows), max(highs))
+
+
+@pytest.mark.parametrize("attr", ["signed", "narrow"])
+@pytest.mark.parametrize("which", [0, 1])
+def test_a_quant_without_a_required_attribute_is_refused(attr, which):
+    """QONNX's Quant requires signed and narrow (its execution refuses a node without them);
+    the lowering names the node and the attribute rather than guess."""
+    model = one_layer("Adder2d", np.ones((1, 1, 1, 1)), True)
+    node = model.graph.node[which]
+    node.name = "q_7"
+    node.attribute.remove(next(a for a in node.attribute if a.name == attr))
+    _refusal(model, f"^Quant node 'q_7' \\(output '[xw]q'\\): required attribute '{attr}' "
+                    "is missing$")
+
+
+def test_the_residual_add_pass_reports_its_change():
+    from addnn.transform.lower_elementwise import LowerResidualAdd
+    from addnn.transform.quant_input import QuantizeGraphInput
+    model = _after(one_layer("Adder2d", np.ones((1, 1, 1, 1)), True),
+                   [("Add", ["xq", "xq"], "y", {})]).transform(QuantizeGraphInput())
+    model, changed = LowerResidualAdd().apply(model)
+    assert changed and LowerResidualAdd().apply(model)[1] is False
+
+
+def test_a_conv_with_an_omitted_bias_input_lowers_to_two_inputs():
+    """ONNX writes an omitted optional input as the empty name: the MacConv2d reads x and w
+    only, and computes QONNX's result."""
+    model = one_layer("Conv", np.ones((2, 2, 1, 1)), True)
+    model.graph.node[-1].input.append("")
+    model = model.transform(InferShapes())
+    x = np.random.default_rng(3).integers(-9, 9, (1, 2, 1, 1)).astype(np.float32)
+    expected = execute_onnx(model, {"x": x})["acc"]
+    low = lower_to_integer(model)
+    mac = next(n for n in low.graph.node if n.op_type == "MacConv2d")
+    assert list(mac.input) == ["xq", "wq"]
+    assert np.array_equal(run_integer(low, x) * 2.0 ** output_exponent(low), expected)

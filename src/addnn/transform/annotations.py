@@ -69,9 +69,11 @@ def quant_params(model: ModelWrapper, node) -> tuple[IntType, bool]:
     except ValueError as err:
         raise AddnnError(str(err)) from err
     attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    missing = [a for a in ("signed", "narrow") if a not in attrs]    # QONNX requires both
+    if missing:
+        raise AddnnError(f"{what}: required attribute {missing[0]!r} is missing")
     # onnx gives a STRING attribute as bytes; ROUND is QONNX's default.
     mode = attrs.get("rounding_mode", b"ROUND").decode()
     if mode != "ROUND":
         raise AddnnError(f"{what}: rounding mode {mode!r} is not ROUND")
-    return IntType(int(np.ravel(bits)[0]), bool(attrs.get("signed", 1)), e), \
-        bool(attrs.get("narrow", 0))
+    return IntType(int(np.ravel(bits)[0]), bool(attrs["signed"]), e), bool(attrs["narrow"])
