@@ -369,10 +369,8 @@ def test_a_global_pool_over_a_power_of_two_area_is_qonnxs_average(size):
                     ("Quant", ["p", "s", "z", "b"], "y",
                      dict(domain=QONNX, signed=1, narrow=0, rounding_mode="ROUND"))])
     x = np.random.default_rng(size).integers(-60, 60, (1, 1, size, size)).astype(np.float32)
-    expected = execute_onnx(model, {"x": x})["y"]
-    low = lower_to_integer(model)
+    low = lowered_like_qonnx(model, x, "y")
     assert "AvgPoolShift" in [n.op_type for n in low.graph.node]
-    assert np.array_equal(run_integer(low, x) * 2.0 ** output_exponent(low), expected)
 
 
 def test_a_global_pool_over_an_area_not_a_power_of_two_is_refused():
@@ -455,6 +453,15 @@ def test_the_input_quantizer_keeps_its_name():
     model.graph.node[0].name = "input_quant"
     low = lower_to_integer(model)
     assert [(n.op_type, n.name) for n in low.graph.node][0] == ("QuantizeInput", "input_quant")
+
+
+def lowered_like_qonnx(model: ModelWrapper, x: np.ndarray, out: str) -> ModelWrapper:
+    """The integer graph of ``model``, checked first: its output times 2**e equals QONNX's
+    execution of tensor ``out`` (the graph before lowering) on ``x``."""
+    expected = execute_onnx(model, {"x": x})[out]
+    low = lower_to_integer(model)
+    assert np.array_equal(run_integer(low, x) * 2.0 ** output_exponent(low), expected)
+    return low
 
 
 def _refusal(model: ModelWrapper, match: str) -> None:
@@ -555,9 +562,7 @@ def test_bn_constants_given_once_for_all_channels(per_tensor):
             model.set_initializer(name, np.full((1, 1, 1, 1), value, np.float32))
     model.graph.node[-1].name = "q_out"
     x = np.random.default_rng(5).normal(0, 8, (1, 2, 3, 3)).astype(np.float32)
-    expected = execute_onnx(model, {"x": x})["y"]
-    low = lower_to_integer(model)
-    assert np.array_equal(run_integer(low, x) * 2.0 ** output_exponent(low), expected)
+    low = lowered_like_qonnx(model, x, "y")
     assert [n.name for n in low.graph.node if n.op_type == "BNRequantMap"] == ["q_out_bn"]
 
 
@@ -654,8 +659,6 @@ def test_a_conv_with_an_omitted_bias_input_lowers_to_two_inputs():
     model.graph.node[-1].input.append("")
     model = model.transform(InferShapes())
     x = np.random.default_rng(3).integers(-9, 9, (1, 2, 1, 1)).astype(np.float32)
-    expected = execute_onnx(model, {"x": x})["acc"]
-    low = lower_to_integer(model)
+    low = lowered_like_qonnx(model, x, "acc")
     mac = next(n for n in low.graph.node if n.op_type == "MacConv2d")
     assert list(mac.input) == ["xq", "wq"]
-    assert np.array_equal(run_integer(low, x) * 2.0 ** output_exponent(low), expected)

@@ -1,14 +1,12 @@
 """Worst-case accumulator bounds from the weights and the input ranges: the integer graph's
-DataTypes are computed, never guessed."""
+DataTypes are computed, never guessed. Zero padding needs no case of its own: every IntType
+range holds 0."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from addnn.numeric import IntType
-
-
-# Zero padding needs no case of its own: every IntType range holds 0.
 
 
 def adder_bounds(x: IntType, w: np.ndarray) -> tuple[int, int]:
